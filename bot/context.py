@@ -1,0 +1,129 @@
+"""What a handler sees: the person, their message, one database transaction, and replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.i18n import I18n
+from bot.messages import Button, Incoming, Link, Outgoing, OutgoingFile
+from bot.settings import Settings
+from storage import people
+from storage.models import Candidate, Identity, Role, Staff
+
+if TYPE_CHECKING:
+    from bot.router import Router
+    from content import ContentPack
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The long-lived collaborators every handler may use; built once by the app."""
+
+    settings: Settings
+    clock: Clock
+    i18n: I18n
+    content: ContentPack
+    router: Router
+
+
+@dataclass(slots=True)
+class Actor:
+    """The person behind a chat identity, with their role (None while unbound)."""
+
+    identity: Identity
+    role: Role | None
+    candidate: Candidate | None
+    staff: Staff | None
+    language: str
+
+    @property
+    def name(self) -> str:
+        if self.candidate is not None:
+            return self.candidate.name
+        if self.staff is not None:
+            return self.staff.name
+        return self.identity.display_name or self.identity.user_id
+
+
+async def resolve_actor(*, session: AsyncSession, identity: Identity, settings: Settings) -> Actor:
+    candidate = staff = None
+    role: Role | None = None
+    if identity.staff_id is not None:
+        staff = await people.get_staff(session=session, staff_id=identity.staff_id)
+        role = Role(staff.role) if staff is not None else None
+    elif identity.candidate_id is not None:
+        candidate = await people.get_candidate(session=session, candidate_id=identity.candidate_id)
+        role = Role.CANDIDATE if candidate is not None else None
+    if settings.is_admin(identity.platform, identity.user_id):
+        role = Role.ADMIN
+    record_language = (candidate.language if candidate else None) or (
+        staff.language if staff else None
+    )
+    language = record_language or identity.language or settings.default_language
+    return Actor(identity, role, candidate, staff, language)
+
+
+@dataclass(slots=True)
+class Notice:
+    """A message to someone other than the sender, rendered in their language."""
+
+    message: Outgoing
+    candidate_id: int | None = None
+    staff_id: int | None = None
+
+
+@dataclass
+class Context:
+    """One inbound message being handled inside one transaction."""
+
+    session: AsyncSession
+    services: Services
+    actor: Actor
+    message: Incoming
+    now: datetime
+    replies: list[Outgoing] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def tz(self) -> ZoneInfo:
+        tz = self.actor.candidate.timezone if self.actor.candidate else None
+        return ZoneInfo(tz) if tz else self.settings.timezone
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.services.i18n.t(self.actor.language, key, **values)
+
+    def reply(
+        self,
+        text: str,
+        *,
+        buttons: tuple[Button, ...] | list[Button] = (),
+        links: tuple[Link, ...] | list[Link] = (),
+        files: tuple[OutgoingFile, ...] | list[OutgoingFile] = (),
+    ) -> None:
+        self.replies.append(Outgoing(text, tuple(buttons), tuple(links), tuple(files)))
+
+    def notify_staff(
+        self, staff: Staff, key: str, /, buttons: tuple[Button, ...] = (), **values: object
+    ) -> None:
+        text = self.services.i18n.t(staff.language, key, **values)
+        self.notices.append(Notice(Outgoing(text, buttons), staff_id=staff.id))
+
+    def notify_candidate(
+        self, candidate: Candidate, key: str, /, buttons: tuple[Button, ...] = (), **values: object
+    ) -> None:
+        text = self.services.i18n.t(candidate.language, key, **values)
+        self.notices.append(Notice(Outgoing(text, buttons), candidate_id=candidate.id))

@@ -1,0 +1,127 @@
+"""The courier: sends outbox rows through the platform adapters and records the outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.messages import ChatAddress, DeliveryError, Outgoing
+from storage import outbox, people
+from storage.db import Database
+from storage.models import Outbox
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class Transport(Protocol):
+    """The sending half of an adapter."""
+
+    @property
+    def platform(self) -> str: ...
+
+    async def send(self, to: ChatAddress, message: Outgoing) -> None: ...
+
+
+def backoff(attempt: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempt - 1)))
+
+
+class Courier:
+    """Delivers outbox rows; a row is claimed with a lease so only one process sends it."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self.transports: dict[str, Transport] = {}
+
+    def register(self, transport: Transport) -> None:
+        self.transports[transport.platform] = transport
+
+    async def deliver(self, ids: Sequence[int]) -> None:
+        """Send these rows now, in order."""
+        for row_id in ids:
+            await self._send_one(row_id)
+
+    async def drain(self, limit: int = 200) -> int:
+        """Send every row that is due (or whose sender died); return how many were tried."""
+        async with self.db.session() as session:
+            ids = await outbox.due_ids(session=session, now=self.clock.now(), limit=limit)
+        await self.deliver(ids)
+        return len(ids)
+
+    async def drain_quietly(self) -> None:
+        """:meth:`drain`, for callbacks that expect no result."""
+        await self.drain()
+
+    async def _address(self, row: Outbox) -> ChatAddress | None:
+        async with self.db.session() as session:
+            if row.identity_id is not None:
+                identity = await people.identity_by_id(session=session, identity_id=row.identity_id)
+                candidates = [identity] if identity is not None else []
+            else:
+                candidates = list(
+                    await people.identities_of(
+                        session=session, candidate_id=row.candidate_id, staff_id=row.staff_id
+                    )
+                )
+        usable = [i for i in candidates if not i.unreachable]
+        # The platform they used last, among those this process can send on.
+        for identity in usable:
+            if identity.platform in self.transports:
+                return ChatAddress(identity.platform, identity.user_id, identity.chat_id)
+        if usable:
+            first = usable[0]
+            return ChatAddress(first.platform, first.user_id, first.chat_id)
+        return None
+
+    async def _send_one(self, row_id: int) -> None:
+        async with self.db.session() as session:
+            row = await outbox.claim(session=session, row_id=row_id, now=self.clock.now())
+        if row is None:
+            return
+        address = await self._address(row)
+        error: DeliveryError | None = None
+        if address is None:
+            error = DeliveryError("no chat account to deliver to", permanent=True)
+        elif address.platform not in self.transports:
+            error = DeliveryError(f"platform {address.platform} is not running here")
+        else:
+            try:
+                await self.transports[address.platform].send(
+                    address, Outgoing.from_json(row.payload)
+                )
+            except DeliveryError as exc:
+                error = exc
+            except Exception as exc:  # an adapter bug must not lose the row
+                log.exception("sending outbox row %s failed", row_id)
+                error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        now = self.clock.now()
+        async with self.db.session() as session:
+            if error is None:
+                await outbox.mark_sent(session=session, row_id=row_id, now=now)
+                return
+            attempts = row.attempts + 1
+            give_up = error.permanent or attempts >= MAX_ATTEMPTS
+            wait = (
+                timedelta(seconds=error.retry_after)
+                if error.retry_after is not None
+                else backoff(attempts)
+            )
+            log.warning(
+                "outbox row %s not delivered (%s)%s",
+                row_id,
+                error.reason,
+                "; giving up" if give_up else f"; retry in {wait}",
+            )
+            await outbox.mark_failed(
+                session=session,
+                row_id=row_id,
+                error=error.reason,
+                retry_at=None if give_up else now + wait,
+            )

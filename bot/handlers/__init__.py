@@ -1,0 +1,18 @@
+"""Command handlers, grouped by who uses them."""
+
+from __future__ import annotations
+
+from bot.handlers import candidate, common, hr
+from bot.handlers.common import bare_code
+from bot.router import Router
+
+
+def build_router() -> Router:
+    """Every command and button handler of the bot."""
+    router = Router()
+    for module in (common, candidate, hr):
+        router.include(module.router)
+    return router
+
+
+__all__ = ["bare_code", "build_router"]

@@ -1,0 +1,104 @@
+"""Commands for everyone: /start, /bind, /help, /lang."""
+
+from __future__ import annotations
+
+import math
+
+from bot.binding import BindStatus, bind, looks_like_code
+from bot.context import Context
+from bot.handlers.candidate import next_steps
+from bot.i18n import LANGUAGES
+from bot.roles import BOUND, EVERYONE
+from bot.router import Router
+from storage import people
+from storage.models import Role
+
+router = Router()
+
+
+@router.command("start", roles=EVERYONE, aliases=("开始",))
+async def start(ctx: Context, args: str) -> None:
+    if args:
+        await bind_command(ctx, args)
+    elif ctx.actor.role is None:
+        ctx.reply(ctx.t("start.unbound"))
+    else:
+        ctx.reply(ctx.t("start.bound", name=ctx.actor.name))
+        await help_command(ctx, "")
+
+
+@router.command("bind", roles=EVERYONE, aliases=("绑定",), help_key="help.bind", help_roles={None})
+async def bind_command(ctx: Context, args: str) -> None:
+    if not args.strip():
+        ctx.reply(ctx.t("bind.usage"))
+        return
+    result = await bind(
+        session=ctx.session, identity=ctx.actor.identity, code_text=args, now=ctx.now
+    )
+    if result.status is BindStatus.LOCKED:
+        assert result.locked_until is not None
+        minutes = max(1, math.ceil((result.locked_until - ctx.now).total_seconds() / 60))
+        ctx.reply(ctx.t("bind.locked", minutes=minutes))
+        return
+    if result.status is not BindStatus.BOUND:
+        name = result.candidate.name if result.candidate else ""
+        ctx.reply(ctx.t(f"bind.{result.status.value}", name=name))
+        return
+    candidate = result.candidate
+    assert candidate is not None
+    ctx.actor.candidate = candidate
+    ctx.actor.role = Role.CANDIDATE
+    if candidate.language:
+        ctx.actor.language = candidate.language
+    rank = await people.bound_rank_in_department(session=ctx.session, candidate=candidate)
+    department = candidate.department or ctx.t("bind.default_department")
+    ctx.reply(ctx.t("bind.welcome", name=candidate.name, department=department, rank=rank))
+    await next_steps(ctx, candidate)
+    if candidate.hr_id is not None:
+        hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
+        if hr is not None:
+            ctx.notify_staff(
+                hr,
+                "bind.hr_notice",
+                name=candidate.name,
+                department=department,
+                position=candidate.position or "-",
+                platform=ctx.services.i18n.t(
+                    hr.language, f"platform.{ctx.actor.identity.platform}"
+                ),
+            )
+
+
+@router.command("help", roles=EVERYONE, aliases=("帮助",), help_key="help.help")
+async def help_command(ctx: Context, args: str) -> None:
+    commands = ctx.services.router.commands_for(ctx.actor.role)
+    lines = [ctx.t("help.title")]
+    for command in commands:
+        assert command.help_key is not None
+        alias = f" ({' / '.join(command.aliases)})" if command.aliases else ""
+        lines.append(f"/{command.name}{alias} — {ctx.t(command.help_key)}")
+    if ctx.actor.role is None:
+        lines.append(ctx.t("help.unbound_hint"))
+    ctx.reply("\n".join(lines))
+
+
+@router.command("lang", roles=BOUND | {None}, aliases=("语言",), help_key="help.lang")
+async def lang_command(ctx: Context, args: str) -> None:
+    choice = args.strip().lower()
+    if choice not in LANGUAGES:
+        ctx.reply(ctx.t("lang.usage"))
+        return
+    await people.set_language(session=ctx.session, identity=ctx.actor.identity, language=choice)
+    ctx.actor.language = choice
+    ctx.reply(ctx.t("lang.changed"))
+
+
+async def bare_code(ctx: Context) -> bool:
+    """An unbound user who pastes just their invite code is binding."""
+    if ctx.actor.role is None and looks_like_code(ctx.message.text):
+        await bind_command(ctx, ctx.message.text)
+        return True
+    if ctx.actor.role is None:
+        ctx.reply(ctx.t("start.unbound"))
+        return True
+    return False

@@ -1,0 +1,150 @@
+"""The platform-neutral message model.
+
+Adapters translate platform payloads into :class:`Incoming` and render
+:class:`Outgoing` back; nothing past the adapter sees a platform type. Raw
+platform details ride in ``extras``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    FILE = "file"
+    VOICE = "voice"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file on the platform; fetch its bytes with the adapter's ``download``."""
+
+    kind: AttachmentKind
+    file_id: str
+    name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who wrote a message, as the platform knows them."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One inbound message, button tap or file from a chat user.
+
+    ``event_id`` is the platform's id for the delivery (Telegram ``update_id``,
+    WeCom ``MsgId``, Feishu ``event_id``); a redelivered event carries the same
+    one and has no second effect.
+    """
+
+    sender: Sender
+    event_id: str
+    received_at: datetime
+    text: str = ""
+    payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        if self.payload is not None:
+            return "button"
+        if self.attachments:
+            return "file"
+        return "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice; ``payload`` comes back in :attr:`Incoming.payload` when tapped (max 48 bytes)."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if len(self.payload.encode()) > 48:
+            raise ValueError(f"button payload too long: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file the bot sends: a path under ``DATA_DIR`` or inline bytes."""
+
+    kind: AttachmentKind
+    name: str
+    path: str | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the bot sends: text with light Markdown (``**bold**``), buttons, links, files."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    links: tuple[Link, ...] = ()
+    files: tuple[OutgoingFile, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[b.label, b.payload] for b in self.buttons],
+            "links": [[link.label, link.url] for link in self.links],
+            "files": [
+                {"kind": f.kind.value, "name": f.name, "path": f.path}
+                for f in self.files
+                if f.path is not None
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outgoing:
+        return cls(
+            text=data["text"],
+            buttons=tuple(Button(label, payload) for label, payload in data.get("buttons", [])),
+            links=tuple(Link(label, url) for label, url in data.get("links", [])),
+            files=tuple(
+                OutgoingFile(AttachmentKind(f["kind"]), f["name"], path=f["path"])
+                for f in data.get("files", [])
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAddress:
+    """Where to deliver a message on one platform."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+
+
+class DeliveryError(Exception):
+    """A send failed. ``retry_after`` seconds when worth retrying; ``permanent`` when not."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent

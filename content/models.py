@@ -1,0 +1,201 @@
+"""Pydantic models of the content pack (checklists, courses, FAQ).
+
+Every user-visible string is a :class:`Text` holding both languages. The models
+check one file's shape; checks that span files (duplicate course ids) are made
+by :func:`content.loader.load_content`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+LANGS: tuple[str, ...] = ("zh", "en")
+OPTION_LETTERS = "ABCD"
+
+Lang = Literal["zh", "en"]
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,24}$")]
+ContentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """One string in both languages."""
+
+    zh: NonEmptyStr
+    en: NonEmptyStr
+
+    def get(self, lang: str | None) -> str:
+        """The string in ``lang`` ("en", "en-US", "zh", ...); anything else gets Chinese."""
+        if lang and lang.strip().lower()[:2] == "en":
+            return self.en
+        return self.zh
+
+
+class ChecklistItem(_Model):
+    """One document a candidate submits (a photo or a scan)."""
+
+    id: ItemId
+    title: Text
+    hint: Text
+
+
+def _unique_item_ids(items: list[ChecklistItem]) -> list[ChecklistItem]:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.id in seen:
+            raise ValueError(f"duplicate id {item.id!r} (items {seen[item.id]} and {index})")
+        seen[item.id] = index
+    return items
+
+
+ItemList = Annotated[list[ChecklistItem], AfterValidator(_unique_item_ids)]
+
+
+class Checklists(_Model):
+    """The default checklist plus extras per department and per position."""
+
+    default: Annotated[list[ChecklistItem], Field(min_length=1), AfterValidator(_unique_item_ids)]
+    by_department: dict[NonEmptyStr, ItemList] = Field(default_factory=dict)
+    by_position: dict[NonEmptyStr, ItemList] = Field(default_factory=dict)
+
+    @field_validator("by_department", "by_position", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @field_validator("by_department", "by_position")
+    @classmethod
+    def _extras_not_in_default(
+        cls, value: dict[str, list[ChecklistItem]], info: ValidationInfo
+    ) -> dict[str, list[ChecklistItem]]:
+        default_ids = {item.id for item in info.data.get("default", [])}
+        for name, items in value.items():
+            for item in items:
+                if item.id in default_ids:
+                    raise ValueError(f"{name}: {item.id!r} is already in the default checklist")
+        return value
+
+    def items_for(self, department: str | None, position: str | None) -> list[ChecklistItem]:
+        """Default items, then the department's extras, then the position's extras.
+
+        Names match exactly (after trimming spaces); an id already listed is skipped.
+        """
+        items = list(self.default)
+        if department:
+            items += self.by_department.get(department.strip(), [])
+        if position:
+            items += self.by_position.get(position.strip(), [])
+        seen: set[str] = set()
+        merged: list[ChecklistItem] = []
+        for item in items:
+            if item.id not in seen:
+                seen.add(item.id)
+                merged.append(item)
+        return merged
+
+
+class Question(_Model):
+    """A multiple-choice question; options are shown as A, B, C, D."""
+
+    text: Text
+    options: list[Text] = Field(min_length=2, max_length=len(OPTION_LETTERS))
+    answer: str
+    explanation: Text
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _check_answer(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value  # the str type check reports it
+        letter = value.strip().upper()
+        options = info.data.get("options")
+        if options is None:  # options already failed; don't pile on
+            return letter
+        letters = OPTION_LETTERS[: len(options)]
+        if len(letter) != 1 or letter not in letters:
+            raise ValueError(f"{value!r} is not one of the options A-{letters[-1]}")
+        return letter
+
+    @property
+    def answer_index(self) -> int:
+        """0-based index of the correct option."""
+        return OPTION_LETTERS.index(self.answer)
+
+
+class Course(_Model):
+    """A short pre-training course: study text and a quiz."""
+
+    id: ContentId
+    title: Text
+    summary: Text
+    material: Text
+    link: str | None = None
+    points: int = Field(gt=0)
+    pass_ratio: float = Field(default=0.8, gt=0, le=1)
+    questions: list[Question] = Field(min_length=3, max_length=5)
+
+    @field_validator("link")
+    @classmethod
+    def _check_link(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith(("https://", "http://")) or " " in value:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @property
+    def passing_score(self) -> int:
+        """Correct answers needed to pass: ceil(pass_ratio * number of questions)."""
+        return max(1, math.ceil(self.pass_ratio * len(self.questions) - 1e-9))
+
+
+def _phrasings(value: dict[Lang, list[str]]) -> dict[Lang, list[str]]:
+    missing = [lang for lang in LANGS if lang not in value]
+    if missing:
+        raise ValueError(f"missing language {', '.join(missing)}")
+    return value
+
+
+class FaqEntry(_Model):
+    """A question candidates ask, how they phrase it, and the answer."""
+
+    id: ContentId
+    questions: Annotated[
+        dict[Lang, Annotated[list[NonEmptyStr], Field(min_length=1)]],
+        AfterValidator(_phrasings),
+    ]
+    answer: Text
+    keywords: dict[Lang, list[NonEmptyStr]] = Field(default_factory=dict)
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+class ContentPack(_Model):
+    """Everything loaded from the content directory."""
+
+    checklists: Checklists
+    courses: list[Course]
+    faq: list[FaqEntry]
+
+    def course(self, course_id: str) -> Course | None:
+        """The course with this id, or None."""
+        return next((c for c in self.courses if c.id == course_id), None)

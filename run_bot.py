@@ -1,0 +1,6 @@
+"""Preboard's entry point: ``python run_bot.py --help``."""
+
+from bot.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

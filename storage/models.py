@@ -1,0 +1,221 @@
+"""Table models. Later features add their tables here and a migration beside them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Role(StrEnum):
+    CANDIDATE = "candidate"
+    HR = "hr"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class OfferStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DELAYED = "delayed"
+    DECLINED = "declined"
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=100)
+    role: str = Field(max_length=16)
+    department: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = _ts(nullable=False)
+
+
+class Candidate(SQLModel, table=True):
+    __tablename__ = "candidates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=100)
+    phone: str | None = Field(default=None, max_length=32, unique=True)
+    email: str | None = Field(default=None, max_length=254, unique=True)
+    school: str | None = Field(default=None, max_length=100)
+    major: str | None = Field(default=None, max_length=100)
+    degree: str | None = Field(default=None, max_length=32)
+    position: str | None = Field(default=None, max_length=100)
+    department: str | None = Field(default=None, max_length=100, index=True)
+    hr_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    manager_id: int | None = Field(default=None, foreign_key="staff.id")
+    offer_date: date | None = None
+    onboarding_date: date | None = None
+    training_date: date | None = None
+    doc_deadline: date | None = None
+    hometown: str | None = Field(default=None, max_length=100)
+    work_city: str | None = Field(default=None, max_length=100)
+    birthday: date | None = None
+    motivation: str | None = Field(default=None, max_length=500)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    offer_status: str = Field(default=OfferStatus.OFFERED.value, max_length=24)
+    bound_at: datetime | None = _ts()
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class Identity(SQLModel, table=True):
+    """A chat account on one platform, bound to a candidate or a staff member, or not yet."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=128)
+    chat_id: str = Field(max_length=128)
+    display_name: str | None = Field(default=None, max_length=100)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    language: str | None = Field(default=None, max_length=8)
+    unreachable: bool = False
+    created_at: datetime = _ts(nullable=False)
+    last_seen_at: datetime | None = _ts()
+
+
+class Invite(SQLModel, table=True):
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    used_at: datetime | None = _ts()
+    used_by_identity_id: int | None = Field(default=None, foreign_key="identities.id")
+
+
+class BindFailure(SQLModel, table=True):
+    """A wrong invite code, counted for the lockout."""
+
+    __tablename__ = "bind_failures"
+    __table_args__ = (Index("ix_bind_failures_who", "platform", "user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=128)
+    code: str = Field(max_length=64)
+    at: datetime = _ts(nullable=False)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Every platform delivery seen, so a redelivered one has no second effect."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    received_at: datetime = _ts(nullable=False)
+
+
+class Interaction(SQLModel, table=True):
+    """Every inbound message, button tap and link click, for the stability score."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_candidate_at", "candidate_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_id: int | None = Field(default=None, foreign_key="identities.id")
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    kind: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=500)
+    at: datetime = _ts(nullable=False)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Outbox(SQLModel, table=True):
+    """A message to deliver; written in the same transaction as the state that caused it.
+
+    A reply names the ``identity_id`` it answers; a notification names a
+    candidate or staff member and goes to the platform they used last.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    identity_id: int | None = Field(default=None, foreign_key="identities.id")
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    due_at: datetime = _ts(nullable=False)
+    lease_until: datetime | None = _ts()
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
+
+
+class DocumentStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Document(SQLModel, table=True):
+    """The latest file a candidate submitted for one checklist item."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("candidate_id", "item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    item: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    sha256: str = Field(max_length=64)
+    file_name: str | None = Field(default=None, max_length=200)
+    mime_type: str = Field(max_length=64)
+    size: int
+    submitted_at: datetime = _ts(nullable=False)
+    reviewed_at: datetime | None = _ts()
+    reviewer_id: int | None = Field(default=None, foreign_key="staff.id")
+    reject_reason: str | None = Field(default=None, max_length=500)
+
+
+class CourseResult(SQLModel, table=True):
+    """A candidate's best attempt at one pre-training course."""
+
+    __tablename__ = "course_results"
+    __table_args__ = (UniqueConstraint("candidate_id", "course_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    course_id: str = Field(max_length=32)
+    score: int = 0
+    total: int = 0
+    passed: bool = False
+    points_awarded: int = 0
+    attempts: int = 0
+    started_at: datetime | None = _ts()
+    completed_at: datetime | None = _ts()

@@ -1,0 +1,122 @@
+"""The outbox: every message the bot sends is a row here first.
+
+A row is claimed for sending with a lease (``status='sending'``,
+``lease_until``) in its own short transaction, sent outside any transaction,
+then marked sent. A process that dies mid-send leaves the lease to expire and
+the row is sent again: at-least-once, with duplicates only for sends that were
+in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage._upsert import insert_ignore
+from storage.models import Outbox, OutboxStatus
+
+SEND_LEASE = timedelta(seconds=60)
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    now: datetime,
+    identity_id: int | None = None,
+    candidate_id: int | None = None,
+    staff_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Add a message; with a ``dedupe_key`` already present, add nothing and return None."""
+    if identity_id is None and candidate_id is None and staff_id is None:
+        raise ValueError("an outbox row needs a recipient")
+    stmt = (
+        insert_ignore(session, Outbox)
+        .values(
+            kind=kind,
+            payload=payload,
+            due_at=due_at,
+            created_at=now,
+            identity_id=identity_id,
+            candidate_id=candidate_id,
+            staff_id=staff_id,
+            dedupe_key=dedupe_key,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+        )
+    )
+    row = (await session.exec(stmt)).first()
+    return None if row is None else int(row[0])
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(col(Outbox.status) == OutboxStatus.PENDING.value, col(Outbox.due_at) <= now),
+        and_(col(Outbox.status) == OutboxStatus.SENDING.value, col(Outbox.lease_until) < now),
+    )
+
+
+async def claim(*, session: AsyncSession, row_id: int, now: datetime) -> Outbox | None:
+    """Take the row for sending unless it is sent, not yet due, or leased by someone else."""
+    result = await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id, _claimable(now))
+        .values(status=OutboxStatus.SENDING.value, lease_until=now + SEND_LEASE)
+    )
+    if (result.rowcount or 0) != 1:
+        return None
+    return await session.get(Outbox, row_id, populate_existing=True)
+
+
+async def due_ids(*, session: AsyncSession, now: datetime, limit: int = 100) -> Sequence[int]:
+    """Ids of rows ready to send (due, or with an expired lease), oldest first."""
+    stmt = (
+        select(Outbox.id)
+        .where(_claimable(now))
+        .order_by(col(Outbox.due_at), col(Outbox.id))
+        .limit(limit)
+    )
+    return [int(i) for i in (await session.exec(stmt)).all() if i is not None]
+
+
+async def mark_sent(*, session: AsyncSession, row_id: int, now: datetime) -> None:
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            lease_until=None,
+            attempts=Outbox.attempts + 1,
+        )
+    )
+
+
+async def mark_failed(
+    *, session: AsyncSession, row_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Record a failed attempt; retry at ``retry_at``, or give up when it is None."""
+    values: dict[str, Any] = {
+        "attempts": Outbox.attempts + 1,
+        "last_error": error[:500],
+        "lease_until": None,
+    }
+    if retry_at is None:
+        values["status"] = OutboxStatus.FAILED.value
+    else:
+        values["status"] = OutboxStatus.PENDING.value
+        values["due_at"] = retry_at
+    await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+
+
+async def rows_for(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[Outbox]:
+    stmt = select(Outbox).where(col(Outbox.id).in_(ids)).order_by(col(Outbox.id))
+    return (await session.exec(stmt)).all()

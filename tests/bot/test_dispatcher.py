@@ -1,0 +1,96 @@
+"""One delivery, one effect; a failing handler writes nothing but an apology."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import func, select
+
+from adapters.memory import MemoryAdapter
+from bot.app import App
+from bot.clock import FixedClock
+from bot.context import Context
+from bot.messages import DeliveryError
+from bot.router import Command
+from storage.models import Interaction, Outbox, Staff
+from tests.bot.helpers import add_candidate
+
+
+async def _count(app: App, model: type, *where: object) -> int:
+    async with app.db.session() as session:
+        stmt = select(func.count()).select_from(model)
+        for clause in where:
+            stmt = stmt.where(clause)  # type: ignore[arg-type]
+        return int((await session.exec(stmt)).one())
+
+
+async def test_redelivered_event_has_one_effect(app: App, chat: MemoryAdapter) -> None:
+    _, code = await add_candidate(app, "张三")
+    for _ in range(3):
+        await chat.say("u1", f"/bind {code}", event_id="evt-1")
+    assert len(chat.sent["u1"]) == 2  # welcome + next steps, once
+    assert await _count(app, Interaction) == 1
+
+
+async def test_concurrent_duplicates_have_one_effect(app: App, chat: MemoryAdapter) -> None:
+    _, code = await add_candidate(app, "张三")
+    message = chat.incoming("u1", f"/bind {code}", event_id="evt-same")
+    await asyncio.gather(*(chat.dispatch(message) for _ in range(4)))
+    assert next(m.text for m in chat.sent["u1"]).startswith("欢迎你，张三")
+    assert len(chat.sent["u1"]) == 2
+
+
+async def test_one_code_raced_by_two_users(app: App, chat: MemoryAdapter) -> None:
+    _, code = await add_candidate(app, "张三")
+    await asyncio.gather(chat.say("u1", f"/bind {code}"), chat.say("u2", f"/bind {code}"))
+    firsts = [chat.sent[u][0].text for u in ("u1", "u2")]
+    assert sum(t.startswith("欢迎你") for t in firsts) == 1
+    assert sum("已经被使用" in t for t in firsts) == 1
+
+
+async def test_failing_handler_rolls_back_and_apologises(app: App, chat: MemoryAdapter) -> None:
+    async def explode(ctx: Context, args: str) -> None:
+        from storage import people
+
+        await people.add_staff(session=ctx.session, name="ghost", role="hr", now=ctx.now)
+        ctx.reply("half done")
+        raise RuntimeError("boom")
+
+    app.router.add(Command("explode", explode, frozenset({None})))
+    replies = await chat.say("u1", "/explode", event_id="evt-x")
+    assert replies == ["抱歉，刚才处理出了点问题，我们已记录下来。请稍后再试一次。"]
+    assert await _count(app, Staff) == 0
+    # The delivery is claimed: a redelivery does not run the handler again.
+    assert await chat.say("u1", "/explode", event_id="evt-x") == []
+
+
+async def test_replies_are_recorded_sent(app: App, chat: MemoryAdapter) -> None:
+    await chat.say("u1", "/help")
+    assert await _count(app, Outbox, Outbox.status == "sent") == 1
+    assert await _count(app, Outbox, Outbox.status != "sent") == 0
+
+
+async def test_failed_send_is_retried_not_lost(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    chat.fail_next.append(DeliveryError("429 too many requests", retry_after=5))
+    assert await chat.say("u1", "/help") == []
+    assert await _count(app, Outbox, Outbox.status == "pending") == 1
+    assert await app.courier.drain() == 0  # not due yet
+    clock.advance(timedelta(seconds=6))
+    assert await app.courier.drain() == 1
+    assert "/bind" in chat.last("u1").text
+    assert await _count(app, Outbox, Outbox.status == "sent") == 1
+
+
+async def test_permanent_failure_gives_up(app: App, chat: MemoryAdapter) -> None:
+    chat.fail_next.append(DeliveryError("blocked by user", permanent=True))
+    await chat.say("u1", "/help")
+    assert await _count(app, Outbox, Outbox.status == "failed") == 1
+
+
+async def test_free_text_from_candidate(app: App, chat: MemoryAdapter) -> None:
+    _, code = await add_candidate(app, "张三")
+    await chat.say("u1", f"/bind {code}")
+    assert "/help" in (await chat.say("u1", "随便说点什么"))[0]
