@@ -10,11 +10,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bot.messages import Attachment, ChatAddress, Incoming, Outgoing
 
-MessageHandler = Callable[[Incoming], Awaitable[None]]
+class Inbound(Protocol):
+    """The core's entry points for inbound messages (the dispatcher)."""
+
+    async def handle(self, message: Incoming) -> None:
+        """Store and process now; for polling and local adapters."""
+        ...
+
+    async def submit(self, message: Incoming) -> bool:
+        """Store durably and process in the background; False for a redelivery."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +41,25 @@ class BaseAdapter(ABC):
     platform: ClassVar[str]
 
     def __init__(self) -> None:
-        self._on_message: MessageHandler | None = None
+        self._inbound: Inbound | None = None
 
-    def attach(self, on_message: MessageHandler) -> None:
-        """Set the dispatcher entry point that receives every inbound message."""
-        self._on_message = on_message
+    def attach(self, inbound: Inbound) -> None:
+        """Connect the dispatcher that receives every inbound message."""
+        self._inbound = inbound
+
+    @property
+    def inbound(self) -> Inbound:
+        if self._inbound is None:
+            raise RuntimeError(f"{self.platform} adapter has no dispatcher attached")
+        return self._inbound
 
     async def dispatch(self, message: Incoming) -> None:
-        if self._on_message is None:
-            raise RuntimeError(f"{self.platform} adapter has no dispatcher attached")
-        await self._on_message(message)
+        """Handle a message now (polling, console)."""
+        await self.inbound.handle(message)
+
+    async def submit(self, message: Incoming) -> bool:
+        """Store a webhook delivery and return; it is processed in the background."""
+        return await self.inbound.submit(message)
 
     def routes(self) -> Sequence[Route]:
         """Webhook routes to mount on the shared HTTP server (none by default)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TextIO
 
 from adapters.base import BaseAdapter
+from bot.cache import SharedCache
 from bot.clock import FixedClock, SystemClock
 from bot.context import Services
 from bot.delivery import Courier
@@ -15,11 +18,14 @@ from bot.handlers import bare_code, build_router
 from bot.i18n import I18n
 from bot.importer import ImportReport
 from bot.settings import Settings
+from bot.web import WebServer
 from content import ContentPack, load_content
 from storage import migrate
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 30
 
 
 class StartupError(Exception):
@@ -71,7 +77,7 @@ class App:
             )
 
     def add_adapter(self, adapter: BaseAdapter) -> None:
-        adapter.attach(self.dispatcher.handle)
+        adapter.attach(self.dispatcher)
         self.courier.register(adapter)
         self.adapters.append(adapter)
 
@@ -94,6 +100,43 @@ class App:
         await console.start()
         await self.courier.drain()
         await console.run()
+
+    async def run_platforms(self, stop: asyncio.Event) -> None:
+        """Serve every configured platform until ``stop`` is set."""
+        from adapters import build_platform_adapters
+
+        cache = SharedCache(self.db, self.clock)
+        adapters = build_platform_adapters(self.settings, cache=cache, clock=self.clock)
+        web = WebServer(self.db, self.settings.http_host, self.settings.http_port)
+        for adapter in adapters:
+            self.add_adapter(adapter)
+            web.add_routes(adapter.routes())
+        try:
+            await web.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {self.settings.http_host}:{self.settings.http_port} "
+                f"(HTTP_HOST/HTTP_PORT): {exc.strerror}"
+            ) from exc
+        try:
+            for adapter in adapters:
+                await adapter.start()
+                log.info("%s adapter started", adapter.platform)
+            while not stop.is_set():
+                await self.housekeeping()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
+        finally:
+            await self.dispatcher.drain_background()
+            await web.stop()
+
+    async def housekeeping(self) -> None:
+        """Pick up deliveries and sends left behind by a process that died."""
+        try:
+            await self.dispatcher.recover()
+            await self.courier.drain()
+        except Exception:
+            log.exception("housekeeping failed")
 
     async def close(self) -> None:
         for adapter in self.adapters:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -65,10 +67,14 @@ async def cmd_run(app: App, args: argparse.Namespace) -> int:
     platforms = app.settings.enabled_platforms()
     if not platforms:
         return await cmd_console(app, args)
-    raise StartupError(
-        f"platforms configured ({', '.join(platforms)}) but platform adapters are not built yet; "
-        "use `run_bot.py console`"
-    )
+    log.info("starting %s", ", ".join(platforms))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signame in ("SIGINT", "SIGTERM"):
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.add_signal_handler(getattr(signal, signame), stop.set)
+    await app.run_platforms(stop)
+    return 0
 
 
 async def cmd_console(app: App, args: argparse.Namespace) -> int:

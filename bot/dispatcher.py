@@ -1,15 +1,21 @@
 """From an inbound message to committed state and queued replies.
 
-One message is one transaction: the delivery is claimed (a redelivery stops
-here), the identity touched, the interaction logged, the handler run and its
-replies written to the outbox, all committed together. Only then are the
-replies sent, so a crash never leaves a reply for a step that did not happen.
+A delivery is first stored in the inbox (``inbound_events``); a redelivery of
+the same platform event id stops there. Processing is one transaction: lock
+the stored event, touch the identity, log the interaction, run the handler,
+write its replies to the outbox and mark the event processed, all committed
+together. Only then are the replies sent, so a crash never leaves a reply for
+a step that did not happen, and a stored event whose process died is picked up
+again by :meth:`Dispatcher.recover`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot.context import Context, Services, resolve_actor
 from bot.delivery import Courier
@@ -25,6 +31,8 @@ Interceptor = Callable[[Context, Parsed], Awaitable[bool]]
 # Runs for text that is not a command; returns True when it handled the message.
 TextHandler = Callable[[Context], Awaitable[bool]]
 
+RECOVER_AFTER = timedelta(seconds=30)
+
 
 class Dispatcher:
     """Routes inbound messages to handlers by role and command."""
@@ -35,27 +43,89 @@ class Dispatcher:
         self.courier = courier
         self.interceptors: list[Interceptor] = []
         self.text_handlers: list[TextHandler] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Messages from one person are handled one after another in this process
+        # (an optimisation only: the database keeps other processes correct).
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # ---- entry points for adapters ---------------------------------------------------
 
     async def handle(self, message: Incoming) -> None:
-        """Process one delivery; safe to call again with the same delivery."""
-        try:
-            ids = await self._process(message)
-        except Exception:
-            log.exception("handling %s event %s failed", message.sender.platform, message.event_id)
-            ids = await self._apologise(message)
+        """Store and process one delivery now (polling, console); safe to repeat."""
+        if await self._store(message):
+            await self._process(message.sender.platform, message.event_id, message)
+
+    async def submit(self, message: Incoming) -> bool:
+        """Store a delivery and process it in the background (webhooks).
+
+        Returns once the event is durable, so the webhook can be acknowledged;
+        False when it was a redelivery.
+        """
+        if not await self._store(message):
+            return False
+        task = asyncio.create_task(
+            self._process(message.sender.platform, message.event_id, message)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def recover(self) -> int:
+        """Process events stored long ago but never processed; return how many."""
+        cutoff = self.services.clock.now() - RECOVER_AFTER
+        async with self.db.session() as session:
+            stale = await events.stale_unprocessed(session=session, older_than=cutoff)
+        for event in stale:
+            if event.payload is not None:
+                message = Incoming.from_json(event.payload)
+                await self._process(event.platform, event.event_id, message)
+        return len(stale)
+
+    async def drain_background(self) -> None:
+        """Wait for background processing to finish (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- processing ------------------------------------------------------------------
+
+    async def _store(self, message: Incoming) -> bool:
+        async with self.db.session() as session:
+            fresh = await events.store_inbound_event(
+                session=session,
+                platform=message.sender.platform,
+                event_id=message.event_id,
+                payload=message.to_json(),
+                now=self.services.clock.now(),
+            )
+        if not fresh:
+            log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
+        return fresh
+
+    async def _process(self, platform: str, event_id: str, message: Incoming) -> None:
+        key = (message.sender.platform, message.sender.user_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            try:
+                ids = await self._run(platform, event_id, message)
+            except Exception as exc:
+                log.exception("handling %s event %s failed", platform, event_id)
+                ids = await self._apologise(message, f"{type(exc).__name__}: {exc}")
         await self.courier.deliver(ids)
 
-    async def _process(self, message: Incoming) -> list[int]:
+    async def _run(self, platform: str, event_id: str, message: Incoming) -> list[int]:
         services = self.services
         now = services.clock.now()
         sender = message.sender
         async with self.db.session() as session:
-            fresh = await events.claim_inbound_event(
-                session=session, platform=sender.platform, event_id=message.event_id, now=now
+            stored = await events.lock_unprocessed(
+                session=session, platform=platform, event_id=event_id
             )
-            if not fresh:
-                log.info("duplicate %s event %s ignored", sender.platform, message.event_id)
-                return []
+            if stored is None:
+                return []  # another process (or an earlier try) handled it
             identity = await people.touch_identity(
                 session=session,
                 platform=sender.platform,
@@ -78,7 +148,11 @@ class Dispatcher:
             )
             ctx = Context(session, services, actor, message, now)
             await self._route(ctx)
-            return await self._enqueue(ctx)
+            ids = await self._enqueue(ctx)
+            await events.mark_processed(
+                session=session, platform=platform, event_id=event_id, now=now
+            )
+            return ids
 
     async def _route(self, ctx: Context) -> None:
         router = self.services.router
@@ -121,40 +195,38 @@ class Dispatcher:
 
     async def _enqueue(self, ctx: Context) -> list[int]:
         ids: list[int] = []
-        for reply in ctx.replies:
+        targets: list[tuple[Outgoing, int | None, int | None, int | None]] = [
+            (reply, ctx.actor.identity.id, None, None) for reply in ctx.replies
+        ]
+        targets += [(n.message, None, n.candidate_id, n.staff_id) for n in ctx.notices]
+        for message, identity_id, candidate_id, staff_id in targets:
             row = await outbox.enqueue(
                 session=ctx.session,
-                kind="reply",
-                payload=reply.to_json(),
+                kind="reply" if identity_id is not None else "notice",
+                payload=message.to_json(),
                 due_at=ctx.now,
                 now=ctx.now,
-                identity_id=ctx.actor.identity.id,
-            )
-            if row is not None:
-                ids.append(row)
-        for notice in ctx.notices:
-            row = await outbox.enqueue(
-                session=ctx.session,
-                kind="notice",
-                payload=notice.message.to_json(),
-                due_at=ctx.now,
-                now=ctx.now,
-                candidate_id=notice.candidate_id,
-                staff_id=notice.staff_id,
+                identity_id=identity_id,
+                candidate_id=candidate_id,
+                staff_id=staff_id,
             )
             if row is not None:
                 ids.append(row)
         return ids
 
-    async def _apologise(self, message: Incoming) -> list[int]:
-        """After a handler error: claim the delivery and tell the person, in a fresh transaction."""
+    async def _apologise(self, message: Incoming, error: str) -> list[int]:
+        """After a handler error: mark the event processed and tell the person."""
         services = self.services
         now = services.clock.now()
         sender = message.sender
         try:
             async with self.db.session() as session:
-                await events.claim_inbound_event(
-                    session=session, platform=sender.platform, event_id=message.event_id, now=now
+                await events.mark_processed(
+                    session=session,
+                    platform=sender.platform,
+                    event_id=message.event_id,
+                    now=now,
+                    error=error,
                 )
                 identity = await people.touch_identity(
                     session=session,

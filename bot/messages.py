@@ -58,6 +58,39 @@ class Incoming:
     attachments: tuple[Attachment, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sender": [
+                self.sender.platform,
+                self.sender.user_id,
+                self.sender.chat_id,
+                self.sender.display_name,
+            ],
+            "event_id": self.event_id,
+            "received_at": self.received_at.isoformat(),
+            "text": self.text,
+            "payload": self.payload,
+            "attachments": [
+                [a.kind.value, a.file_id, a.name, a.mime_type, a.size] for a in self.attachments
+            ],
+            "extras": self.extras,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incoming:
+        return cls(
+            sender=Sender(*data["sender"]),
+            event_id=data["event_id"],
+            received_at=datetime.fromisoformat(data["received_at"]),
+            text=data["text"],
+            payload=data["payload"],
+            attachments=tuple(
+                Attachment(AttachmentKind(kind), file_id, name, mime, size)
+                for kind, file_id, name, mime, size in data["attachments"]
+            ),
+            extras=data.get("extras") or {},
+        )
+
     @property
     def kind(self) -> str:
         if self.payload is not None:

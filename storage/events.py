@@ -1,25 +1,79 @@
-"""Inbound delivery de-duplication."""
+"""The inbox of platform deliveries."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._upsert import insert_ignore
 from storage.models import InboundEvent
 
 
-async def claim_inbound_event(
-    *, session: AsyncSession, platform: str, event_id: str, now: datetime
+async def store_inbound_event(
+    *,
+    session: AsyncSession,
+    platform: str,
+    event_id: str,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> bool:
-    """Record a delivery; False when it was seen before (by this or another process).
+    """Record a delivery; False when it was stored before (by this or another process).
 
-    On PostgreSQL a concurrent claim of the same id waits for the first
-    transaction and then finds the row, so exactly one handler proceeds.
+    On PostgreSQL a concurrent insert of the same id waits for the first
+    transaction and then finds the row, so exactly one caller gets True.
     """
     stmt = insert_ignore(session, InboundEvent).values(
-        platform=platform, event_id=event_id, received_at=now
+        platform=platform, event_id=event_id, payload=payload, received_at=now
     )
-    result = await session.exec(stmt)
-    return result.first() is not None
+    return (await session.exec(stmt)).first() is not None
+
+
+async def lock_unprocessed(
+    *, session: AsyncSession, platform: str, event_id: str
+) -> InboundEvent | None:
+    """The stored event, locked for processing, or None when it is already processed.
+
+    A second process asking for the same event waits here until the first
+    commits, then gets None.
+    """
+    stmt = select(InboundEvent).where(
+        InboundEvent.platform == platform,
+        InboundEvent.event_id == event_id,
+        col(InboundEvent.processed_at).is_(None),
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def mark_processed(
+    *,
+    session: AsyncSession,
+    platform: str,
+    event_id: str,
+    now: datetime,
+    error: str | None = None,
+) -> None:
+    await session.exec(
+        update(InboundEvent)
+        .where(col(InboundEvent.platform) == platform, col(InboundEvent.event_id) == event_id)
+        .values(processed_at=now, error=None if error is None else error[:500])
+    )
+
+
+async def stale_unprocessed(
+    *, session: AsyncSession, older_than: datetime, limit: int = 100
+) -> Sequence[InboundEvent]:
+    """Events stored before ``older_than`` and never processed (their process died)."""
+    stmt = (
+        select(InboundEvent)
+        .where(col(InboundEvent.processed_at).is_(None), col(InboundEvent.received_at) < older_than)
+        .order_by(col(InboundEvent.received_at))
+        .limit(limit)
+    )
+    return (await session.exec(stmt)).all()

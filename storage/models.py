@@ -118,15 +118,26 @@ class BindFailure(SQLModel, table=True):
 
 
 class InboundEvent(SQLModel, table=True):
-    """Every platform delivery seen, so a redelivered one has no second effect."""
+    """The inbox: every platform delivery, stored before it is acknowledged.
+
+    The unique key makes a redelivery a no-op; ``processed_at`` stays empty
+    until the message's effects are committed, so a process that dies after
+    acknowledging leaves the event for another to process.
+    """
 
     __tablename__ = "inbound_events"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        Index("ix_inbound_events_unprocessed", "processed_at", "received_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
     event_id: str = Field(max_length=128)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     received_at: datetime = _ts(nullable=False)
+    processed_at: datetime | None = _ts()
+    error: str | None = Field(default=None, max_length=500)
 
 
 class Interaction(SQLModel, table=True):
@@ -219,3 +230,13 @@ class CourseResult(SQLModel, table=True):
     attempts: int = 0
     started_at: datetime | None = _ts()
     completed_at: datetime | None = _ts()
+
+
+class CacheEntry(SQLModel, table=True):
+    """Small shared values with an expiry (platform access tokens), visible to every process."""
+
+    __tablename__ = "cache"
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: str = Field(max_length=4000)
+    expires_at: datetime = _ts(nullable=False)

@@ -94,3 +94,29 @@ async def test_free_text_from_candidate(app: App, chat: MemoryAdapter) -> None:
     _, code = await add_candidate(app, "张三")
     await chat.say("u1", f"/bind {code}")
     assert "/help" in (await chat.say("u1", "随便说点什么"))[0]
+
+
+async def test_webhook_submit_is_processed_once_in_background(
+    app: App, chat: MemoryAdapter
+) -> None:
+    _, code = await add_candidate(app, "张三")
+    message = chat.incoming("u1", f"/bind {code}", event_id="wh-1")
+    accepted = [await chat.submit(message) for _ in range(3)]
+    assert accepted == [True, False, False]
+    await app.dispatcher.drain_background()
+    assert chat.sent["u1"][0].text.startswith("欢迎你，张三")
+    assert len(chat.sent["u1"]) == 2
+
+
+async def test_event_stored_by_a_dead_process_is_recovered(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    _, code = await add_candidate(app, "张三")
+    message = chat.incoming("u1", f"/bind {code}", event_id="wh-2")
+    # The process stored (and acknowledged) the event, then died before processing it.
+    assert await app.dispatcher._store(message)
+    assert await app.dispatcher.recover() == 0  # too fresh: its process may still be on it
+    clock.advance(timedelta(seconds=31))
+    assert await app.dispatcher.recover() == 1
+    assert chat.sent["u1"][0].text.startswith("欢迎你，张三")
+    assert await app.dispatcher.recover() == 0
