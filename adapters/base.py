@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from bot.messages import Attachment, ChatAddress, Incoming, Outgoing
 
+
 class Inbound(Protocol):
     """The core's entry points for inbound messages (the dispatcher)."""
 

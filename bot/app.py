@@ -50,7 +50,7 @@ class App:
         self.content = content or load_content()
         self.router = build_router()
         self.services = Services(settings, self.clock, self.i18n, self.content, self.router)
-        self.courier = Courier(self.db, self.clock)
+        self.courier = Courier(self.db, self.clock, self.i18n)
         self.dispatcher = Dispatcher(db=self.db, services=self.services, courier=self.courier)
         self.dispatcher.text_handlers.append(bare_code)
         self.adapters: list[BaseAdapter] = []

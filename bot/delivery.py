@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.clock import Clock
+from bot.i18n import I18n
 from bot.messages import ChatAddress, DeliveryError, Outgoing
 from storage import outbox, people
 from storage.db import Database
@@ -35,9 +38,10 @@ def backoff(attempt: int) -> timedelta:
 class Courier:
     """Delivers outbox rows; a row is claimed with a lease so only one process sends it."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, i18n: I18n) -> None:
         self.db = db
         self.clock = clock
+        self.i18n = i18n
         self.transports: dict[str, Transport] = {}
 
     def register(self, transport: Transport) -> None:
@@ -102,7 +106,10 @@ class Courier:
                 log.exception("sending outbox row %s failed", row_id)
                 error = DeliveryError(f"{type(exc).__name__}: {exc}")
         now = self.clock.now()
+        follow_up: list[int] = []
         async with self.db.session() as session:
+            if error is not None and error.unreachable and address is not None:
+                follow_up = await self._unreachable(session, address, now)
             if error is None:
                 await outbox.mark_sent(session=session, row_id=row_id, now=now)
                 return
@@ -125,3 +132,33 @@ class Courier:
                 error=error.reason,
                 retry_at=None if give_up else now + wait,
             )
+        await self.deliver(follow_up)
+
+    async def _unreachable(
+        self, session: AsyncSession, address: ChatAddress, now: datetime
+    ) -> list[int]:
+        """Flag the identity and tell the candidate's HR, once; return the notice's row id."""
+        identity = await people.mark_unreachable(
+            session=session, platform=address.platform, user_id=address.user_id
+        )
+        if identity is None or identity.candidate_id is None:
+            return []
+        candidate = await people.get_candidate(session=session, candidate_id=identity.candidate_id)
+        if candidate is None or candidate.hr_id is None:
+            return []
+        hr = await people.get_staff(session=session, staff_id=candidate.hr_id)
+        if hr is None:
+            return []
+        platform = self.i18n.t(hr.language, f"platform.{address.platform}")
+        text = self.i18n.t(
+            hr.language, "delivery.unreachable", name=candidate.name, platform=platform
+        )
+        row = await outbox.enqueue(
+            session=session,
+            kind="notice",
+            payload=Outgoing(text).to_json(),
+            due_at=now,
+            now=now,
+            staff_id=hr.id,
+        )
+        return [] if row is None else [row]

@@ -172,12 +172,25 @@ class ChatAddress:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``retry_after`` seconds when worth retrying; ``permanent`` when not."""
+    """A send failed.
+
+    ``retry_after``: seconds to wait before retrying (a platform 429).
+    ``permanent``: retrying will not help (bad request).
+    ``unreachable``: the platform says this person cannot receive messages
+    (blocked the bot, left the company); their identity is marked so and
+    their HR is told.
+    """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
+        self.unreachable = unreachable

@@ -38,20 +38,17 @@ async def enqueue(
     """Add a message; with a ``dedupe_key`` already present, add nothing and return None."""
     if identity_id is None and candidate_id is None and staff_id is None:
         raise ValueError("an outbox row needs a recipient")
-    stmt = (
-        insert_ignore(session, Outbox)
-        .values(
-            kind=kind,
-            payload=payload,
-            due_at=due_at,
-            created_at=now,
-            identity_id=identity_id,
-            candidate_id=candidate_id,
-            staff_id=staff_id,
-            dedupe_key=dedupe_key,
-            status=OutboxStatus.PENDING.value,
-            attempts=0,
-        )
+    stmt = insert_ignore(session, Outbox).values(
+        kind=kind,
+        payload=payload,
+        due_at=due_at,
+        created_at=now,
+        identity_id=identity_id,
+        candidate_id=candidate_id,
+        staff_id=staff_id,
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
     )
     row = (await session.exec(stmt)).first()
     return None if row is None else int(row[0])

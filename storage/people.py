@@ -205,6 +205,19 @@ async def bind_identity(
     return identity
 
 
+async def mark_unreachable(
+    *, session: AsyncSession, platform: str, user_id: str
+) -> Identity | None:
+    """Flag a chat account the platform says cannot receive messages."""
+    identity = await get_identity(session=session, platform=platform, user_id=user_id)
+    if identity is not None and not identity.unreachable:
+        identity.unreachable = True
+        session.add(identity)
+        await session.flush()
+        return identity
+    return None
+
+
 async def set_language(*, session: AsyncSession, identity: Identity, language: str) -> None:
     """Store a person's language on their record (or on the identity while unbound)."""
     if identity.candidate_id is not None:

@@ -120,3 +120,24 @@ async def test_event_stored_by_a_dead_process_is_recovered(
     assert await app.dispatcher.recover() == 1
     assert chat.sent["u1"][0].text.startswith("欢迎你，张三")
     assert await app.dispatcher.recover() == 0
+
+
+async def test_unreachable_recipient_is_flagged_and_hr_told(app: App, chat: MemoryAdapter) -> None:
+    from tests.bot.helpers import add_staff
+
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    _, code = await add_candidate(app, "张三", hr=hr)
+    await chat.say("u1", f"/bind {code}")
+    chat.fail_next.append(DeliveryError("user blocked the bot", unreachable=True))
+    assert await chat.say("u1", "/help") == []
+    assert "无法通过" in chat.last("hr-wang").text and "张三" in chat.last("hr-wang").text
+    from storage import people
+
+    async with app.db.session() as session:
+        identity = await people.get_identity(session=session, platform="memory", user_id="u1")
+    assert identity is not None and identity.unreachable
+    # Writing to the bot again shows the account works: the flag is cleared.
+    await chat.say("u1", "/help")
+    async with app.db.session() as session:
+        identity = await people.get_identity(session=session, platform="memory", user_id="u1")
+    assert identity is not None and not identity.unreachable
