@@ -30,5 +30,5 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "aiosqlite", "asyncio", "apscheduler"):
+    for noisy in ("httpx", "aiosqlite", "asyncio", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
