@@ -7,6 +7,7 @@ is kept per user in ``sent`` for assertions.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import defaultdict
 
 from adapters.base import BaseAdapter
@@ -57,7 +58,7 @@ class MemoryAdapter(BaseAdapter):
     ) -> Incoming:
         return Incoming(
             sender=Sender(self.platform, user, user, user),
-            event_id=event_id or f"{self.platform}-{next(self._ids)}",
+            event_id=event_id or f"{self.platform}-{uuid.uuid4().hex}",
             received_at=self.clock.now(),
             text=text,
             payload=payload,

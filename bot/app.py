@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import TextIO
 
+import flows
 from adapters.base import BaseAdapter
 from bot.cache import SharedCache
 from bot.clock import FixedClock, SystemClock
@@ -20,6 +21,7 @@ from bot.importer import ImportReport
 from bot.settings import Settings
 from bot.web import WebServer
 from content import ContentPack, load_content
+from flows.engine import FlowEngine
 from storage import migrate
 from storage.db import Database
 
@@ -49,10 +51,16 @@ class App:
         self.i18n = I18n(settings.default_language)
         self.content = content or load_content()
         self.router = build_router()
-        self.services = Services(settings, self.clock, self.i18n, self.content, self.router)
+        self.router.include(flows.router)
+        self.flows = FlowEngine(flows.ALL_FLOWS)
         self.courier = Courier(self.db, self.clock, self.i18n)
+        self.services = Services(
+            settings, self.clock, self.i18n, self.content, self.router, self.flows, self.courier
+        )
         self.dispatcher = Dispatcher(db=self.db, services=self.services, courier=self.courier)
+        self.dispatcher.interceptors.append(self.flows.intercept)
         self.dispatcher.text_handlers.append(bare_code)
+        self.dispatcher.text_handlers.extend(flows.TEXT_HANDLERS)
         self.adapters: list[BaseAdapter] = []
 
     async def prepare(self) -> None:

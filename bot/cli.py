@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return asyncio.run(go())
-    except (StartupError, ContentError) as exc:
+    except (StartupError, ContentError, SettingsError) as exc:
         print(f"preboard: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import I18n
-from bot.messages import Button, Incoming, Link, Outgoing, OutgoingFile
+from bot.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
 from bot.settings import Settings
 from storage import people
 from storage.models import Candidate, Identity, Role, Staff
@@ -19,6 +19,18 @@ from storage.models import Candidate, Identity, Role, Staff
 if TYPE_CHECKING:
     from bot.router import Router
     from content import ContentPack
+
+
+class FlowStarter(Protocol):
+    """The dialog engine, as the core's handlers see it."""
+
+    async def start(self, ctx: Context, name: str, data: dict[str, Any] | None = None) -> None: ...
+
+
+class Downloader(Protocol):
+    """Fetches the bytes of a file a user sent, through their platform's adapter."""
+
+    async def download(self, platform: str, attachment: Attachment) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +42,8 @@ class Services:
     i18n: I18n
     content: ContentPack
     router: Router
+    flows: FlowStarter
+    files: Downloader
 
 
 @dataclass(slots=True)
@@ -106,6 +120,10 @@ class Context:
     def t(self, key: str, /, **values: object) -> str:
         return self.services.i18n.t(self.actor.language, key, **values)
 
+    async def download(self, attachment: Attachment) -> bytes:
+        """The bytes of a file in the current message, from the sender's platform."""
+        return await self.services.files.download(self.message.sender.platform, attachment)
+
     def reply(
         self,
         text: str,
@@ -119,8 +137,21 @@ class Context:
     def notify_staff(
         self, staff: Staff, key: str, /, buttons: tuple[Button, ...] = (), **values: object
     ) -> None:
-        text = self.services.i18n.t(staff.language, key, **values)
-        self.notices.append(Notice(Outgoing(text, buttons), staff_id=staff.id))
+        """Tell a staff member something, in their language."""
+        self.notify_staff_text(staff, self.services.i18n.t(staff.language, key, **values), buttons)
+
+    def notify_staff_text(
+        self,
+        staff: Staff,
+        text: str,
+        buttons: tuple[Button, ...] = (),
+        files: tuple[OutgoingFile, ...] = (),
+    ) -> None:
+        self.notices.append(Notice(Outgoing(text, buttons, (), files), staff_id=staff.id))
+
+    def staff_t(self, staff: Staff, key: str, /, **values: object) -> str:
+        """A catalog text in a staff member's language."""
+        return self.services.i18n.t(staff.language, key, **values)
 
     def notify_candidate(
         self, candidate: Candidate, key: str, /, buttons: tuple[Button, ...] = (), **values: object

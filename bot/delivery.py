@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import I18n
-from bot.messages import ChatAddress, DeliveryError, Outgoing
+from bot.messages import Attachment, ChatAddress, DeliveryError, Outgoing
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Outbox
@@ -22,12 +22,14 @@ MAX_ATTEMPTS = 8
 
 
 class Transport(Protocol):
-    """The sending half of an adapter."""
+    """What the core needs of an adapter: sending, and fetching users' files."""
 
     @property
     def platform(self) -> str: ...
 
     async def send(self, to: ChatAddress, message: Outgoing) -> None: ...
+
+    async def download(self, attachment: Attachment) -> bytes: ...
 
 
 def backoff(attempt: int) -> timedelta:
@@ -46,6 +48,13 @@ class Courier:
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
+
+    async def download(self, platform: str, attachment: Attachment) -> bytes:
+        """A user's file, through the adapter of the platform it came from."""
+        transport = self.transports.get(platform)
+        if transport is None:
+            raise LookupError(f"platform {platform} is not running here")
+        return await transport.download(attachment)
 
     async def deliver(self, ids: Sequence[int]) -> None:
         """Send these rows now, in order."""

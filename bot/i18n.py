@@ -1,7 +1,9 @@
 """The message catalog: every user-facing text, in Chinese and English.
 
-Texts live in gettext ``.po`` catalogs under ``bot/locales`` (edited with any PO
-editor, checked with ``pybabel``); Babel compiles them in memory at start-up,
+Texts live in gettext ``.po`` catalogs under ``bot/locales/<lang>/LC_MESSAGES``,
+one file per feature (``messages.po`` for the core, ``quiz.po`` ...), all
+merged; a key defined twice is an error. Edit them with any PO editor; Babel
+compiles them in memory at start-up,
 so there is no build step and no stale ``.mo`` file. Message ids are stable
 keys such as ``bind.welcome``; placeholders use ``str.format`` names.
 """
@@ -12,6 +14,7 @@ import gettext
 import io
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -27,12 +30,21 @@ class I18n:
         self._catalogs: dict[str, gettext.GNUTranslations] = {}
         self._keys: dict[str, set[str]] = {}
         for lang in LANGUAGES:
-            path = locales / lang / "LC_MESSAGES" / "messages.po"
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=lang)
-            self._keys[lang] = {str(m.id) for m in catalog if m.id and m.string}
+            merged = Catalog(locale=lang)
+            for path in sorted((locales / lang / "LC_MESSAGES").glob("*.po")):
+                with path.open("rb") as fh:
+                    catalog = read_po(fh, locale=lang)
+                for message in catalog:
+                    if not message.id:
+                        continue
+                    if message.id in merged:
+                        raise ValueError(
+                            f"{path}: {message.id!r} is defined in another catalog too"
+                        )
+                    merged.add(message.id, message.string)
+            self._keys[lang] = {str(m.id) for m in merged if m.id and m.string}
             buffer = io.BytesIO()
-            write_mo(buffer, catalog)
+            write_mo(buffer, merged)
             buffer.seek(0)
             self._catalogs[lang] = gettext.GNUTranslations(buffer)
 

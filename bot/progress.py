@@ -40,6 +40,11 @@ class Progress:
         return self.documents_required - self.documents_submitted
 
 
+def offer_awaiting_reply(status: str) -> bool:
+    """Whether a candidate with this offer status should be asked to reply."""
+    return status in (OfferStatus.OFFERED.value, OfferStatus.DELAYED.value)
+
+
 def _days_until(target: date | None, today: date) -> int | None:
     return None if target is None else (target - today).days
 

@@ -68,6 +68,10 @@ class Candidate(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     timezone: str | None = Field(default=None, max_length=64)
     offer_status: str = Field(default=OfferStatus.OFFERED.value, max_length=24)
+    offer_replied_at: datetime | None = _ts()
+    offer_delay_until: date | None = None
+    offer_decline_reason: str | None = Field(default=None, max_length=32)
+    offer_decline_note: str | None = Field(default=None, max_length=500)
     bound_at: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
@@ -240,3 +244,86 @@ class CacheEntry(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     value: str = Field(max_length=4000)
     expires_at: datetime = _ts(nullable=False)
+
+
+class DialogStatus(StrEnum):
+    ACTIVE = "active"
+    PARKED = "parked"
+    DONE = "done"
+
+
+class Dialog(SQLModel, table=True):
+    """One person's conversation in one flow: its state, collected data and version.
+
+    ``person`` is ``c:<candidate id>``, ``s:<staff id>`` or ``i:<identity id>``.
+    The version grows with every step, so a stale button or a concurrent
+    message cannot advance the same step twice.
+    """
+
+    __tablename__ = "dialogs"
+    __table_args__ = (
+        UniqueConstraint("person", "flow"),
+        Index("ix_dialogs_person_status", "person", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=32)
+    flow: str = Field(max_length=32)
+    state: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    status: str = Field(default=DialogStatus.ACTIVE.value, max_length=16)
+    started_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One answered satisfaction survey."""
+
+    __tablename__ = "survey_responses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    ratings: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    looking_forward: str | None = Field(default=None, max_length=1000)
+    open_questions: str | None = Field(default=None, max_length=1000)
+    other_offers: str | None = Field(default=None, max_length=16)
+    created_at: datetime = _ts(nullable=False)
+
+
+class Question(SQLModel, table=True):
+    """A free-text question from a candidate and what the FAQ made of it."""
+
+    __tablename__ = "questions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    text: str = Field(max_length=1000)
+    faq_id: str | None = Field(default=None, max_length=32)
+    score: float | None = None
+    helpful: bool | None = None
+    created_at: datetime = _ts(nullable=False)
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class Ticket(SQLModel, table=True):
+    """A question for the candidate's HR that the FAQ could not answer."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    hr_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    question_id: int | None = Field(default=None, foreign_key="questions.id")
+    text: str = Field(max_length=1000)
+    status: str = Field(default=TicketStatus.OPEN.value, max_length=16)
+    answer: str | None = Field(default=None, max_length=2000)
+    answered_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = _ts(nullable=False)
+    answered_at: datetime | None = _ts()
+    escalated_at: datetime | None = _ts()

@@ -8,6 +8,7 @@ from bot.binding import BindStatus, bind, looks_like_code
 from bot.context import Context
 from bot.handlers.candidate import next_steps
 from bot.i18n import LANGUAGES
+from bot.progress import offer_awaiting_reply
 from bot.roles import BOUND, EVERYONE
 from bot.router import Router
 from storage import people
@@ -54,6 +55,8 @@ async def bind_command(ctx: Context, args: str) -> None:
     department = candidate.department or ctx.t("bind.default_department")
     ctx.reply(ctx.t("bind.welcome", name=candidate.name, department=department, rank=rank))
     await next_steps(ctx, candidate)
+    if offer_awaiting_reply(candidate.offer_status):
+        await ctx.services.flows.start(ctx, "offer")
     if candidate.hr_id is not None:
         hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
         if hr is not None:

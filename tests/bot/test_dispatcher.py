@@ -29,7 +29,7 @@ async def test_redelivered_event_has_one_effect(app: App, chat: MemoryAdapter) -
     _, code = await add_candidate(app, "张三")
     for _ in range(3):
         await chat.say("u1", f"/bind {code}", event_id="evt-1")
-    assert len(chat.sent["u1"]) == 2  # welcome + next steps, once
+    assert len(chat.sent["u1"]) == 3  # welcome, next steps, offer question: once
     assert await _count(app, Interaction) == 1
 
 
@@ -38,7 +38,7 @@ async def test_concurrent_duplicates_have_one_effect(app: App, chat: MemoryAdapt
     message = chat.incoming("u1", f"/bind {code}", event_id="evt-same")
     await asyncio.gather(*(chat.dispatch(message) for _ in range(4)))
     assert next(m.text for m in chat.sent["u1"]).startswith("欢迎你，张三")
-    assert len(chat.sent["u1"]) == 2
+    assert len(chat.sent["u1"]) == 3
 
 
 async def test_one_code_raced_by_two_users(app: App, chat: MemoryAdapter) -> None:
@@ -91,7 +91,7 @@ async def test_permanent_failure_gives_up(app: App, chat: MemoryAdapter) -> None
 
 
 async def test_free_text_from_candidate(app: App, chat: MemoryAdapter) -> None:
-    _, code = await add_candidate(app, "张三")
+    _, code = await add_candidate(app, "张三", offer_status="accepted")
     await chat.say("u1", f"/bind {code}")
     assert "/help" in (await chat.say("u1", "随便说点什么"))[0]
 
@@ -105,7 +105,7 @@ async def test_webhook_submit_is_processed_once_in_background(
     assert accepted == [True, False, False]
     await app.dispatcher.drain_background()
     assert chat.sent["u1"][0].text.startswith("欢迎你，张三")
-    assert len(chat.sent["u1"]) == 2
+    assert len(chat.sent["u1"]) == 3
 
 
 async def test_event_stored_by_a_dead_process_is_recovered(

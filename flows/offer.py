@@ -1,0 +1,137 @@
+"""Offer confirmation: accept, need more time (until when), or decline (why)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.dates import parse_user_date
+from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
+from storage import people
+from storage.models import OfferStatus
+
+DECLINE_REASONS = ("better_offer", "further_study", "location", "salary", "family", "other")
+MAX_DELAY = timedelta(days=90)
+
+
+async def ask_decision(turn: Turn) -> Ask:
+    candidate = turn.candidate
+    return Ask(
+        turn.t(
+            "offer.ask",
+            name=candidate.name,
+            position=candidate.position or "-",
+            department=candidate.department or "-",
+        ),
+        (
+            Option("accept", turn.t("offer.accept")),
+            Option("later", turn.t("offer.later")),
+            Option("decline", turn.t("offer.decline")),
+        ),
+    )
+
+
+async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
+    if answer.choice == "accept":
+        await _set_status(turn, OfferStatus.ACCEPTED)
+        return Go(END, (turn.t("offer.accepted"),))
+    if answer.choice == "later":
+        return Go("until")
+    if answer.choice == "decline":
+        return Go("reason")
+    return Stay(turn.t("flow.hint.choice"))
+
+
+async def ask_until(turn: Turn) -> Ask:
+    return Ask(turn.t("offer.until_ask"))
+
+
+async def handle_until(turn: Turn, answer: Answer) -> Go | Stay:
+    today = turn.ctx.today
+    when = parse_user_date(answer.text, today)
+    if when is None:
+        return Stay(turn.t("offer.until_bad"))
+    if when <= today or when > today + MAX_DELAY:
+        return Stay(turn.t("offer.until_range", days=MAX_DELAY.days))
+    candidate = turn.candidate
+    candidate.offer_delay_until = when
+    await _set_status(turn, OfferStatus.DELAYED)
+    await _tell_hr(turn, "offer.hr_delayed", until=when.isoformat())
+    return Go(END, (turn.t("offer.delayed", until=when.isoformat()),))
+
+
+async def ask_reason(turn: Turn) -> Ask:
+    return Ask(
+        turn.t("offer.reason_ask"),
+        tuple(Option(r, turn.t(f"offer.reason.{r}")) for r in DECLINE_REASONS),
+    )
+
+
+async def handle_reason(turn: Turn, answer: Answer) -> Go | Stay:
+    if answer.choice not in DECLINE_REASONS:
+        return Stay(turn.t("flow.hint.choice"))
+    turn.data["reason"] = answer.choice
+    return Go("note")
+
+
+async def ask_note(turn: Turn) -> Ask:
+    return Ask(turn.t("offer.note_ask"), (Option("skip", turn.t("flow.skip")),))
+
+
+async def handle_note(turn: Turn, answer: Answer) -> Go | Stay:
+    note = "" if answer.choice == "skip" else answer.text.strip()[:500]
+    candidate = turn.candidate
+    reason = str(turn.data["reason"])
+    candidate.offer_decline_reason = reason
+    candidate.offer_decline_note = note or None
+    await _set_status(turn, OfferStatus.DECLINED)
+    await _tell_hr(turn, "offer.hr_declined", reason_key=f"offer.reason.{reason}", note=note or "-")
+    return Go(END, (turn.t("offer.declined"),))
+
+
+async def _set_status(turn: Turn, status: OfferStatus) -> None:
+    ctx = turn.ctx
+    candidate = turn.candidate
+    fields: dict[str, object] = {"offer_status": status.value, "offer_replied_at": ctx.now}
+    if status is not OfferStatus.DELAYED:
+        fields["offer_delay_until"] = None
+    if status is not OfferStatus.DECLINED:
+        fields["offer_decline_reason"] = None
+        fields["offer_decline_note"] = None
+    await people.save_candidate(
+        session=ctx.session, candidate=candidate, fields=fields, now=ctx.now
+    )
+
+
+async def _tell_hr(turn: Turn, key: str, reason_key: str | None = None, **values: object) -> None:
+    ctx = turn.ctx
+    candidate = turn.candidate
+    if candidate.hr_id is None:
+        return
+    hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
+    if hr is None:
+        return
+    if reason_key is not None:
+        values["reason"] = ctx.staff_t(hr, reason_key)
+    text = ctx.staff_t(
+        hr, key, name=candidate.name, department=candidate.department or "-", **values
+    )
+    ctx.notify_staff_text(hr, text)
+
+
+OFFER_FLOW = Flow(
+    name="offer",
+    title_key="offer.title",
+    start="decide",
+    timeout=timedelta(days=7),
+    steps={
+        "decide": Step(
+            ask_decision, handle_decision, frozenset({Accept.CHOICE}), (END, "until", "reason")
+        ),
+        "until": Step(ask_until, handle_until, frozenset({Accept.TEXT}), (END,)),
+        "reason": Step(ask_reason, handle_reason, frozenset({Accept.CHOICE}), ("note",)),
+        "note": Step(ask_note, handle_note, frozenset({Accept.TEXT, Accept.CHOICE}), (END,)),
+    },
+)
+
+
+__all__ = ["DECLINE_REASONS", "OFFER_FLOW"]
