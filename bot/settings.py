@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     invite_ttl_days: int = Field(default=60, ge=1, le=3650)
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_upload_mb: int = Field(default=20, ge=1, le=200)
+    ticket_sla_hours: int = Field(default=24, ge=1, le=24 * 30)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

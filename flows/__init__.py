@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from bot.dispatcher import TextHandler
 from bot.router import Router
-from flows import commands
+from flows import commands, documents, quiz, review, survey
+from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
+from flows.quiz import QUIZ_FLOW
+from flows.review import REJECT_FLOW
+from flows.survey import SURVEY_FLOW
 
-ALL_FLOWS = (OFFER_FLOW,)
+ALL_FLOWS = (OFFER_FLOW, DOCS_FLOW, REJECT_FLOW, QUIZ_FLOW, SURVEY_FLOW)
 TEXT_HANDLERS: tuple[TextHandler, ...] = ()
 
 router = Router()
 router.include(commands.router)
+router.include(documents.router)
+router.include(review.router)
+router.include(quiz.router)
+router.include(survey.router)
 
 __all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "router"]

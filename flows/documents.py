@@ -1,0 +1,162 @@
+"""Document submission: see the checklist, pick an item, send a photo or file."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.context import Context
+from bot.messages import DeliveryError
+from bot.router import Router
+from bot.uploads import FileStore, UploadRejected, check_upload, too_large
+from content import ChecklistItem
+from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
+from flows.review import notify_reviewer
+from storage import documents
+from storage.models import Candidate, Document, DocumentStatus, Role
+
+log = logging.getLogger(__name__)
+router = Router()
+
+MARKS = {
+    None: "⬜",
+    DocumentStatus.SUBMITTED.value: "⏳",
+    DocumentStatus.APPROVED.value: "✅",
+    DocumentStatus.REJECTED.value: "❌",
+}
+
+
+def checklist(ctx: Context, candidate: Candidate) -> list[ChecklistItem]:
+    return ctx.services.content.checklists.items_for(candidate.department, candidate.position)
+
+
+async def _status(ctx: Context, candidate: Candidate) -> dict[str, Document]:
+    docs = await documents.documents_of(session=ctx.session, candidate_id=candidate.id or 0)
+    return {d.item: d for d in docs}
+
+
+def _line(ctx: Context, item: ChecklistItem, doc: Document | None) -> str:
+    title = item.title.get(ctx.actor.language)
+    state = ctx.t(f"docs.state.{doc.status}" if doc else "docs.state.missing")
+    line = f"{MARKS[doc.status if doc else None]} {title}：{state}"
+    if doc is not None and doc.status == DocumentStatus.REJECTED.value and doc.reject_reason:
+        line += ctx.t("docs.reason", reason=doc.reject_reason)
+    return line
+
+
+async def ask_pick(turn: Turn) -> Ask:
+    ctx, candidate = turn.ctx, turn.candidate
+    status = await _status(ctx, candidate)
+    items = checklist(ctx, candidate)
+    lines = [ctx.t("docs.title")]
+    if candidate.doc_deadline is not None:
+        days = (candidate.doc_deadline - ctx.today).days
+        key = "docs.deadline" if days >= 0 else "docs.deadline_passed"
+        lines.append(ctx.t(key, date=candidate.doc_deadline.isoformat(), days=days))
+    lines += [_line(ctx, item, status.get(item.id)) for item in items]
+    lines.append(ctx.t("docs.pick"))
+    options = [
+        Option(
+            item.id,
+            f"{MARKS[status[item.id].status if item.id in status else None]} "
+            f"{item.title.get(ctx.actor.language)}",
+        )
+        for item in items
+        if item.id not in status or status[item.id].status != DocumentStatus.APPROVED.value
+    ]
+    options.append(Option("done", ctx.t("docs.done")))
+    return Ask("\n".join(lines), tuple(options))
+
+
+async def handle_pick(turn: Turn, answer: Answer) -> Go | Stay:
+    if answer.choice == "done":
+        return Go(END, (turn.t("docs.bye"),))
+    if answer.choice in {item.id for item in checklist(turn.ctx, turn.candidate)}:
+        turn.data["item"] = answer.choice
+        return Go("upload")
+    return Stay(turn.t("flow.hint.choice"))
+
+
+def _item(turn: Turn) -> ChecklistItem:
+    wanted = turn.data.get("item")
+    for item in checklist(turn.ctx, turn.candidate):
+        if item.id == wanted:
+            return item
+    raise LookupError(f"checklist item {wanted!r} is gone")
+
+
+async def ask_upload(turn: Turn) -> Ask:
+    item = _item(turn)
+    lang = turn.ctx.actor.language
+    return Ask(
+        turn.t(
+            "docs.send",
+            title=item.title.get(lang),
+            hint=item.hint.get(lang),
+            max_mb=turn.ctx.settings.max_upload_mb,
+        ),
+        (Option("back", turn.t("docs.back")),),
+    )
+
+
+async def handle_upload(turn: Turn, answer: Answer) -> Go | Stay:
+    if answer.kind is Accept.CHOICE:
+        return Go("pick") if answer.choice == "back" else Stay(turn.t("flow.hint.file"))
+    ctx, candidate = turn.ctx, turn.candidate
+    attachment = answer.attachment
+    assert attachment is not None
+    max_mb = ctx.settings.max_upload_mb
+    if too_large(attachment.size, max_mb):
+        return Stay(turn.t("upload.too_large", max_mb=max_mb))
+    try:
+        data = await ctx.download(attachment)
+        checked = check_upload(data, max_mb=max_mb)
+    except UploadRejected as rejected:
+        return Stay(turn.t(rejected.key, **rejected.params))
+    except (DeliveryError, LookupError, OSError) as exc:
+        log.warning("download of %s failed: %s", attachment.file_id, exc)
+        return Stay(turn.t("upload.download_failed"))
+    item = _item(turn)
+    FileStore(ctx.settings.data_dir / "files").save(checked)
+    document, _ = await documents.submit_document(
+        session=ctx.session,
+        candidate_id=candidate.id or 0,
+        item=item.id,
+        sha256=checked.sha256,
+        mime_type=checked.mime_type,
+        size=len(checked.data),
+        file_name=attachment.name,
+        now=ctx.now,
+    )
+    await notify_reviewer(ctx, candidate, document)
+    return Go("pick", (turn.t("docs.received", title=item.title.get(ctx.actor.language)),))
+
+
+DOCS_FLOW = Flow(
+    name="docs",
+    title_key="docs.flow_title",
+    start="pick",
+    timeout=timedelta(days=1),
+    steps={
+        "pick": Step(ask_pick, handle_pick, frozenset({Accept.CHOICE}), (END, "upload")),
+        "upload": Step(
+            ask_upload,
+            handle_upload,
+            frozenset({Accept.FILE, Accept.CHOICE}),
+            ("pick",),
+            hint_key="flow.hint.file",
+        ),
+    },
+)
+
+
+@router.command("docs", roles={Role.CANDIDATE}, aliases=("材料",), help_key="help.docs")
+async def docs_command(ctx: Context, args: str) -> None:
+    candidate = ctx.actor.candidate
+    assert candidate is not None
+    status = await _status(ctx, candidate)
+    items = checklist(ctx, candidate)
+    if all(i.id in status and status[i.id].status == DocumentStatus.APPROVED.value for i in items):
+        ctx.reply(ctx.t("docs.all_approved"))
+        return
+    await ctx.services.flows.start(ctx, "docs")
