@@ -23,7 +23,8 @@ class Window:
         self.seconds = seconds
 
     def wait(self, log: deque[float], now: float) -> float:
-        while log and log[0] <= now - self.seconds:
+        # Same expression as the wait below, so float rounding cannot disagree with it.
+        while log and log[0] + self.seconds <= now:
             log.popleft()
         if len(log) < self.count:
             return 0.0

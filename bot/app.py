@@ -20,7 +20,7 @@ from bot.i18n import I18n
 from bot.importer import ImportReport
 from bot.settings import Settings
 from bot.web import WebServer
-from content import ContentPack, load_content
+from content import ContentPack, FaqMatcher, load_content
 from flows.engine import FlowEngine
 from storage import migrate
 from storage.db import Database
@@ -55,7 +55,8 @@ class App:
         self.flows = FlowEngine(flows.ALL_FLOWS)
         self.courier = Courier(self.db, self.clock, self.i18n)
         self.services = Services(
-            settings, self.clock, self.i18n, self.content, self.router, self.flows, self.courier
+            settings, self.clock, self.i18n, self.content, self.router, self.flows, self.courier,
+            FaqMatcher(self.content.faq),
         )
         self.dispatcher = Dispatcher(db=self.db, services=self.services, courier=self.courier)
         self.dispatcher.interceptors.append(self.flows.intercept)
@@ -142,6 +143,9 @@ class App:
         """Pick up deliveries and sends left behind by a process that died."""
         try:
             await self.dispatcher.recover()
+            async with self.db.session() as session:
+                ids = await flows.escalate_tickets(session, self.services, self.clock.now())
+            await self.courier.deliver(ids)
             await self.courier.drain()
         except Exception:
             log.exception("housekeeping failed")

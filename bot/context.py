@@ -18,13 +18,19 @@ from storage.models import Candidate, Identity, Role, Staff
 
 if TYPE_CHECKING:
     from bot.router import Router
-    from content import ContentPack
+    from content import ContentPack, FaqMatch
 
 
 class FlowStarter(Protocol):
     """The dialog engine, as the core's handlers see it."""
 
     async def start(self, ctx: Context, name: str, data: dict[str, Any] | None = None) -> None: ...
+
+
+class FaqLookup(Protocol):
+    """The FAQ matcher: the best confident entry for a question, or None."""
+
+    def match(self, text: str) -> FaqMatch | None: ...
 
 
 class Downloader(Protocol):
@@ -44,6 +50,7 @@ class Services:
     router: Router
     flows: FlowStarter
     files: Downloader
+    faq: FaqLookup
 
 
 @dataclass(slots=True)

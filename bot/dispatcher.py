@@ -114,7 +114,8 @@ class Dispatcher:
             except Exception as exc:
                 log.exception("handling %s event %s failed", platform, event_id)
                 ids = await self._apologise(message, f"{type(exc).__name__}: {exc}")
-        await self.courier.deliver(ids)
+            # Inside the lock, so one person's replies arrive in the order they wrote.
+            await self.courier.deliver(ids)
 
     async def _run(self, platform: str, event_id: str, message: Incoming) -> list[int]:
         services = self.services

@@ -3,6 +3,7 @@
 Load it once with :func:`load_content` and keep the returned :class:`ContentPack`.
 """
 
+from content.faq_matcher import FaqMatch, FaqMatcher
 from content.loader import CONTENT_DIR, ContentError, load_content
 from content.models import (
     LANGS,
@@ -24,6 +25,8 @@ __all__ = [
     "ContentPack",
     "Course",
     "FaqEntry",
+    "FaqMatch",
+    "FaqMatcher",
     "Question",
     "Text",
     "load_content",

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from bot.dispatcher import TextHandler
 from bot.router import Router
-from flows import commands, documents, quiz, review, survey
+from flows import commands, documents, questions, quiz, review, survey
 from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
+from flows.questions import REPLY_FLOW, escalate_tickets, handle_free_text
 from flows.quiz import QUIZ_FLOW
 from flows.review import REJECT_FLOW
 from flows.survey import SURVEY_FLOW
 
-ALL_FLOWS = (OFFER_FLOW, DOCS_FLOW, REJECT_FLOW, QUIZ_FLOW, SURVEY_FLOW)
-TEXT_HANDLERS: tuple[TextHandler, ...] = ()
+ALL_FLOWS = (OFFER_FLOW, DOCS_FLOW, REJECT_FLOW, QUIZ_FLOW, SURVEY_FLOW, REPLY_FLOW)
+TEXT_HANDLERS: tuple[TextHandler, ...] = (handle_free_text,)
 
 router = Router()
 router.include(commands.router)
@@ -21,5 +22,6 @@ router.include(documents.router)
 router.include(review.router)
 router.include(quiz.router)
 router.include(survey.router)
+router.include(questions.router)
 
-__all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "router"]
+__all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "escalate_tickets", "router"]

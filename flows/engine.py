@@ -289,6 +289,8 @@ class FlowEngine:
             or str(dialog.version) != version
         ):
             ctx.reply(ctx.t("flow.stale_button"))
+            if dialog is not None and dialog.status == DialogStatus.ACTIVE.value:
+                await self._ask(ctx, flow, dialog)  # show what the dialog is waiting for now
             return
         if choice == RESTART:
             await self.start(ctx, flow.name)

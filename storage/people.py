@@ -34,6 +34,11 @@ async def list_staff(*, session: AsyncSession) -> Sequence[Staff]:
     return (await session.exec(select(Staff).order_by(col(Staff.role), col(Staff.id)))).all()
 
 
+async def staff_with_role(*, session: AsyncSession, role: str) -> Sequence[Staff]:
+    stmt = select(Staff).where(Staff.role == role).order_by(col(Staff.id))
+    return (await session.exec(stmt)).all()
+
+
 async def get_staff(*, session: AsyncSession, staff_id: int) -> Staff | None:
     return await session.get(Staff, staff_id)
 
@@ -153,12 +158,12 @@ async def touch_identity(
             platform=platform,
             user_id=user_id,
             chat_id=chat_id,
-            display_name=display_name,
+            display_name=(display_name or "")[:100] or None,
             created_at=now,
         )
     identity.chat_id = chat_id
     if display_name:
-        identity.display_name = display_name
+        identity.display_name = display_name[:100]
     identity.last_seen_at = now
     identity.unreachable = False
     session.add(identity)

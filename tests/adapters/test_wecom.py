@@ -179,7 +179,7 @@ async def test_candidate_and_hr_journey(wecom: Harness) -> None:
     fake.media["PHOTO-1"] = (photo, "id.jpg")
     before = len(fake.texts("zhangsan"))
     await wecom.deliver(wecom.callbacks.image("zhangsan", "PHOTO-1"))
-    assert "我没太明白你的意思" in fake.texts("zhangsan")[before]
+    assert "发送「材料」" in fake.texts("zhangsan")[before]  # a stray file: pointed to /docs
     async with app.db.session() as session:
         events = (await session.exec(select(InboundEvent))).all()
     stored = next(e for e in events if e.payload and e.payload["attachments"])

@@ -112,7 +112,8 @@ async def test_old_buttons_do_not_advance(app: App, chat: MemoryAdapter) -> None
     await chat.tap("u1", "需要更多时间")
     accept = next(b for b in decision.buttons if "接受" in b.label)
     await chat.dispatch(chat.incoming("u1", accept.label, payload=accept.payload))
-    assert "按钮已过期" in chat.last("u1").text
+    assert "按钮已过期" in chat.sent["u1"][-2].text
+    assert "什么时候" in chat.last("u1").text  # and the question it is waiting for
     assert (await reload(app, candidate)).offer_status == "offered"
 
 
