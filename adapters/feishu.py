@@ -326,10 +326,14 @@ class FeishuAdapter(BaseAdapter):
         # message was already delivered there within Feishu's one-hour uuid window, so a
         # retry (courier backoff, lease expiry after a crash) reuses the uuid of the send
         # that may have gone through, while a deliberate repeat gets a fresh one.
+        # With the courier's key (one per outbox row) the uuid is exact; without it
+        # (direct sends) fall back to the content fingerprint and a counter.
         fingerprint = {**message.to_json(), "names": [f.name for f in message.files]}
+        if message.key is not None:
+            fingerprint = {"key": message.key}
         digest = payloads.message_digest(id_type, receive_id, fingerprint, blobs)
         counter = f"feishu:sent:{digest[:48]}"
-        sequence = int(await self.cache.get(counter) or 0)
+        sequence = 0 if message.key is not None else int(await self.cache.get(counter) or 0)
         target = (id_type, receive_id, digest, sequence)
         if message.buttons:
             card = payloads.render_card(message.text, message.buttons, message.links)
@@ -338,7 +342,8 @@ class FeishuAdapter(BaseAdapter):
             await self._create(target, 0, *payloads.render_text(message.text, message.links))
         for part, (file, blob) in enumerate(zip(message.files, blobs, strict=True), start=1):
             await self._create(target, part, *await self._upload(file, blob))
-        await self.cache.set(counter, str(sequence + 1), DEDUP_WINDOW)
+        if message.key is None:
+            await self.cache.set(counter, str(sequence + 1), DEDUP_WINDOW)
 
     async def _create(
         self, target: tuple[str, str, str, int], part: int, msg_type: str, content: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -106,9 +107,8 @@ class Courier:
             error = DeliveryError(f"platform {address.platform} is not running here")
         else:
             try:
-                await self.transports[address.platform].send(
-                    address, Outgoing.from_json(row.payload)
-                )
+                message = replace(Outgoing.from_json(row.payload), key=f"outbox:{row_id}")
+                await self.transports[address.platform].send(address, message)
             except DeliveryError as exc:
                 error = exc
             except Exception as exc:  # an adapter bug must not lose the row

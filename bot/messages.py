@@ -136,6 +136,9 @@ class Outgoing:
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
     files: tuple[OutgoingFile, ...] = ()
+    # Set by the courier: stable across retries of the same outbox row, so a platform
+    # with idempotent sends (Feishu's uuid) delivers a retried row once.
+    key: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -104,12 +104,18 @@ class Settings(BaseSettings):
                     raise ValueError(f"{item!r} is not PLATFORM:USER_ID (e.g. telegram:1001)")
         return value
 
+    @field_validator("feishu_domain")
+    @classmethod
+    def _check_feishu_domain(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in ("feishu", "lark"):
+            return value.strip().lower()
+        return _optional_url(value)
+
     @field_validator(
         "telegram_api_base_url",
         "telegram_file_base_url",
         "telegram_webhook_url",
         "wecom_api_base_url",
-        "feishu_domain",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
