@@ -38,7 +38,7 @@ from content.models import FaqEntry
 jieba.setLogLevel(logging.WARNING)  # jieba logs "Building prefix dict ..." to stderr at DEBUG
 
 BM25_WEIGHT = 0.5
-THRESHOLD = 0.49
+THRESHOLD = 0.56
 MIN_MARGIN = 0.0  # a margin only cost correct answers on the dev set
 MAX_QUERY_CHARS = 1000  # longer messages are cut; a question is never this long
 _K1 = 1.5  # rank_bm25's default, repeated for the normalisation
