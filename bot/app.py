@@ -55,7 +55,13 @@ class App:
         self.flows = FlowEngine(flows.ALL_FLOWS)
         self.courier = Courier(self.db, self.clock, self.i18n)
         self.services = Services(
-            settings, self.clock, self.i18n, self.content, self.router, self.flows, self.courier,
+            settings,
+            self.clock,
+            self.i18n,
+            self.content,
+            self.router,
+            self.flows,
+            self.courier,
             FaqMatcher(self.content.faq),
         )
         self.dispatcher = Dispatcher(db=self.db, services=self.services, courier=self.courier)

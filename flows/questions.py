@@ -31,8 +31,11 @@ async def handle_free_text(ctx: Context) -> bool:
         return False
     match = ctx.services.faq.match(text)
     question = await questions.add_question(
-        session=ctx.session, candidate_id=candidate.id or 0, text=text,
-        faq_id=match.entry.id if match else None, score=match.score if match else None,
+        session=ctx.session,
+        candidate_id=candidate.id or 0,
+        text=text,
+        faq_id=match.entry.id if match else None,
+        score=match.score if match else None,
         now=ctx.now,
     )
     if match is None:
@@ -53,7 +56,8 @@ async def faq_feedback(ctx: Context, args: list[str]) -> None:
     candidate = ctx.actor.candidate
     question = (
         await questions.get_question(session=ctx.session, question_id=int(args[0]))
-        if len(args) == 2 and args[0].isdigit() else None
+        if len(args) == 2 and args[0].isdigit()
+        else None
     )
     if candidate is None or question is None or question.candidate_id != candidate.id:
         ctx.reply(ctx.t("common.button_expired"))
@@ -73,16 +77,23 @@ async def _open_ticket(
     ctx: Context, candidate: Candidate, text: str, question_id: int | None
 ) -> None:
     ticket = await questions.open_ticket(
-        session=ctx.session, candidate_id=candidate.id or 0, hr_id=candidate.hr_id, text=text,
-        question_id=question_id, now=ctx.now,
+        session=ctx.session,
+        candidate_id=candidate.id or 0,
+        hr_id=candidate.hr_id,
+        text=text,
+        question_id=question_id,
+        now=ctx.now,
     )
     hr = (
         await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
-        if candidate.hr_id is not None else None
+        if candidate.hr_id is not None
+        else None
     )
     if hr is None:
         ctx.reply(ctx.t("questions.no_hr"))
-        await _tell_admins(ctx.session, ctx.services, ticket, candidate, ctx.now, "questions.admin_no_hr")
+        await _tell_admins(
+            ctx.session, ctx.services, ticket, candidate, ctx.now, "questions.admin_no_hr"
+        )
         return
     ctx.reply(ctx.t("questions.forwarded", hr=hr.name, hours=ctx.settings.ticket_sla_hours))
     ctx.notify_staff_text(
@@ -108,11 +119,17 @@ async def _ticket_in_scope(ctx: Context, ticket_id: str) -> tuple[Ticket, Candid
 async def _answer(ctx: Context, ticket: Ticket, candidate: Candidate, text: str) -> None:
     staff = ctx.actor.staff
     await questions.answer_ticket(
-        session=ctx.session, ticket=ticket, answer=text, staff_id=staff.id if staff else None,
+        session=ctx.session,
+        ticket=ticket,
+        answer=text,
+        staff_id=staff.id if staff else None,
         now=ctx.now,
     )
     ctx.notify_candidate(
-        candidate, "questions.answer_to_candidate", hr=ctx.actor.name, question=ticket.text,
+        candidate,
+        "questions.answer_to_candidate",
+        hr=ctx.actor.name,
+        question=ticket.text,
         answer=text,
     )
     ctx.reply(ctx.t("questions.answered", name=candidate.name))
@@ -175,9 +192,7 @@ REPLY_FLOW = Flow(
 )
 
 
-async def escalate_tickets(
-    session: AsyncSession, services: Services, now: datetime
-) -> list[int]:
+async def escalate_tickets(session: AsyncSession, services: Services, now: datetime) -> list[int]:
     """Remind HR and tell admins about tickets open past ``TICKET_SLA_HOURS``; return outbox ids."""
     sla = timedelta(hours=services.settings.ticket_sla_hours)
     ids: list[int] = []
@@ -189,34 +204,60 @@ async def escalate_tickets(
             hr = await people.get_staff(session=session, staff_id=ticket.hr_id)
             if hr is not None:
                 text = services.i18n.t(
-                    hr.language, "questions.hr_overdue", id=ticket.id, name=candidate.name,
-                    text=ticket.text, hours=services.settings.ticket_sla_hours,
+                    hr.language,
+                    "questions.hr_overdue",
+                    id=ticket.id,
+                    name=candidate.name,
+                    text=ticket.text,
+                    hours=services.settings.ticket_sla_hours,
                 )
-                button = Button(services.i18n.t(hr.language, "questions.reply_button"), f"tk:{ticket.id}")
+                button = Button(
+                    services.i18n.t(hr.language, "questions.reply_button"), f"tk:{ticket.id}"
+                )
                 row = await outbox.enqueue(
-                    session=session, kind="notice", payload=Outgoing(text, (button,)).to_json(),
-                    due_at=now, now=now, staff_id=hr.id,
+                    session=session,
+                    kind="notice",
+                    payload=Outgoing(text, (button,)).to_json(),
+                    due_at=now,
+                    now=now,
+                    staff_id=hr.id,
                 )
                 ids += [row] if row is not None else []
-        ids += await _tell_admins(session, services, ticket, candidate, now, "questions.admin_overdue")
+        ids += await _tell_admins(
+            session, services, ticket, candidate, now, "questions.admin_overdue"
+        )
         await questions.mark_escalated(session=session, ticket=ticket, now=now)
     return ids
 
 
 async def _tell_admins(
-    session: AsyncSession, services: Services, ticket: Ticket, candidate: Candidate,
-    now: datetime, key: str,
+    session: AsyncSession,
+    services: Services,
+    ticket: Ticket,
+    candidate: Candidate,
+    now: datetime,
+    key: str,
 ) -> list[int]:
     ids = []
     for admin in await people.staff_with_role(session=session, role=Role.ADMIN.value):
         text = services.i18n.t(
-            admin.language, key, id=ticket.id, name=candidate.name, text=ticket.text,
+            admin.language,
+            key,
+            id=ticket.id,
+            name=candidate.name,
+            text=ticket.text,
             hours=services.settings.ticket_sla_hours,
         )
-        button = Button(services.i18n.t(admin.language, "questions.reply_button"), f"tk:{ticket.id}")
+        button = Button(
+            services.i18n.t(admin.language, "questions.reply_button"), f"tk:{ticket.id}"
+        )
         row = await outbox.enqueue(
-            session=session, kind="notice", payload=Outgoing(text, (button,)).to_json(),
-            due_at=now, now=now, staff_id=admin.id,
+            session=session,
+            kind="notice",
+            payload=Outgoing(text, (button,)).to_json(),
+            due_at=now,
+            now=now,
+            staff_id=admin.id,
         )
         if row is not None:
             ids.append(row)

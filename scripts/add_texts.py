@@ -4,10 +4,13 @@
 Usage: .venv/bin/python scripts/add_texts.py DOMAIN /path/to/texts.py
 texts.py defines M = {"key": ("中文", "English"), ...}; entries are added or overwritten in
 bot/locales/{zh,en}/LC_MESSAGES/DOMAIN.po (created if missing)."""
+
 import sys
 from pathlib import Path
+
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
+
 domain, source = sys.argv[1], sys.argv[2]
 ns: dict = {}
 exec(Path(source).read_text(encoding="utf-8"), ns)

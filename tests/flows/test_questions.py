@@ -65,7 +65,7 @@ async def test_other_hr_cannot_answer(
     await chat.say("u1", "我能带我的猫来上班吗")
     ticket_id = chat.last("hr-wang").text.split("#", 1)[1].split(" ", 1)[0]
     assert "找不到你负责的问题" in (await chat.say("hr-liu", f"/reply {ticket_id} 可以"))[0]
-    assert not any("可以" == m.text for m in chat.sent["u1"])
+    assert not any(m.text == "可以" for m in chat.sent["u1"])
 
 
 async def test_overdue_ticket_is_escalated_once(
