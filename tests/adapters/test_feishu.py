@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -178,6 +180,53 @@ async def test_candidate_and_hr_journey(feishu: Feishu) -> None:
     attachment = Attachment(AttachmentKind(found[0][0]), found[0][1])
     assert attachment.file_id == "om_photo:img_v2_user:image"
     assert await feishu.adapter.download(attachment) == PNG
+
+    # /docs: a checklist card; its item button opens the upload step.
+    listing = await feishu.say("ou_lilei", "材料")
+    assert "⬜ 身份证正面：未提交" in listing[0]
+    docs = dict(fake.buttons("ou_lilei"))
+    pick = docs["⬜ 身份证正面"]
+    assert pick.startswith("f:docs:") and pick.endswith(":id_front")
+    assert "请发送「身份证正面」" in (await feishu.tap("ou_lilei", pick))[0]
+
+    # A real JPEG arrives as an encrypted, signed image event and is downloaded.
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 40), "red").save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    fake.resources[("om_id_front", "img_v2_id_front")] = jpeg
+    id_front = feishu.events.message(
+        "ou_lilei", "image", {"image_key": "img_v2_id_front"}, message_id="om_id_front"
+    )
+    hr_before, images_before = len(fake.to("ou_hr")), len(fake.calls("/open-apis/im/v1/images"))
+    before = len(fake.texts("ou_lilei"))
+    assert (await feishu.deliver(id_front))[0] == 200
+    replies = fake.texts("ou_lilei")[before:]
+    assert "已收到「身份证正面」" in replies[0]
+    assert "⏳ 身份证正面：已提交，待审核" in replies[1]
+    downloads = fake.calls(f"{MESSAGES}/om_id_front/resources/img_v2_id_front")
+    assert len(downloads) == 1 and downloads[0].query["type"] == "image"
+    # HR: the notice with approve / reject buttons, then the photo itself.
+    notice, photo_message = fake.to("ou_hr")[hr_before:]
+    assert "李雷（研发中心）提交了「身份证正面」" in fake.texts("ou_hr")[hr_before]
+    assert [p[-2:] for _, p in fake.buttons("ou_hr")] == [":a", ":r"]
+    assert notice["msg_type"] == "interactive" and photo_message["msg_type"] == "image"
+    assert len(fake.calls("/open-apis/im/v1/images")) == images_before + 1
+    assert fake.uploads[photo_message["content"]["image_key"]][1] == jpeg
+    done = next(p for label, p in fake.buttons("ou_lilei") if label == "先到这里")
+    await feishu.tap("ou_lilei", done)
+
+    # /quiz: pick a course, start, answer the first question with its button.
+    assert "岗前培训" in (await feishu.say("ou_lilei", "培训"))[0]
+    culture = next(p for label, p in fake.buttons("ou_lilei") if "企业文化" in label)
+    assert "客户第一、务实创新" in (await feishu.tap("ou_lilei", culture))[0]
+    start = dict(fake.buttons("ou_lilei"))["开始答题"]
+    assert "第 1/4 题" in (await feishu.tap("ou_lilei", start))[0]
+    course = app.content.course("culture")
+    assert course is not None
+    letters = dict(fake.buttons("ou_lilei"))
+    assert list(letters) == ["A", "B", "C", "D"]
+    feedback = await feishu.tap("ou_lilei", letters[course.questions[0].answer])
+    assert "回答正确" in feedback[0] and "第 2/4 题" in feedback[1]
 
     # Every send: p2p by open_id, a uuid, our token (fetched once).
     creates = fake.calls(MESSAGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from sqlmodel import select
 
 from adapters import build_platform_adapters
@@ -127,6 +129,16 @@ async def wecom(
     await adapter.stop()
 
 
+def card_key(fake: FakeWeCom, user: str, suffix: str) -> str:
+    """The key of the newest card button for ``user`` whose key ends with ``suffix``."""
+    return next(
+        b["key"]
+        for card in reversed(fake.cards(user))
+        for b in card["button_list"]
+        if b["key"].endswith(suffix)
+    )
+
+
 async def inbound_count(app: App) -> int:
     async with app.db.session() as session:
         return len((await session.exec(select(InboundEvent))).all())
@@ -187,6 +199,53 @@ async def test_candidate_and_hr_journey(wecom: Harness) -> None:
     assert (kind, file_id) == ("photo", "PHOTO-1")
     data = await wecom.adapter.download(Attachment(AttachmentKind.PHOTO, file_id))
     assert data == photo
+
+    # /docs: the checklist comes as cards; tapping an item asks for its photo.
+    assert any("身份证正面" in t for t in await wecom.say("zhangsan", "材料"))
+    key = card_key(fake, "zhangsan", ":id_front")
+    assert key.startswith("f:docs:")
+    asked = await wecom.tap("zhangsan", key)
+    assert any("身份证正面" in t for t in asked)
+    # A real JPEG, sent as an encrypted image callback and fetched through media/get.
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 40), "red").save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    fake.media["ID-FRONT-1"] = (jpeg, "id_front.jpg")
+    hr_before = len(fake.sent("hr-wang"))
+    uploads_before = len(fake.calls("media/upload"))
+    before = len(fake.texts("zhangsan"))
+    assert await wecom.deliver(wecom.callbacks.image("zhangsan", "ID-FRONT-1")) == [200]
+    assert any(r.query.get("media_id") == "ID-FRONT-1" for r in fake.calls("media/get"))
+    assert any("已收到「身份证正面」" in t for t in fake.texts("zhangsan")[before:])
+    # HR gets the review notice with approve / reject buttons and the photo itself.
+    to_hr = fake.sent("hr-wang")[hr_before:]
+    assert any(
+        "张三" in t and "提交了「身份证正面」" in t for t in fake.texts("hr-wang")[hr_before:]
+    )
+    review_keys = [
+        b["key"]
+        for body in to_hr
+        if body["msgtype"] == "template_card"
+        for b in body["template_card"]["button_list"]
+    ]
+    assert any(k.startswith("dr:") and k.endswith(":a") for k in review_keys)
+    uploads = fake.calls("media/upload")[uploads_before:]
+    assert len(uploads) == 1 and uploads[0].query.get("type") == "image"
+    images = [b for b in to_hr if b["msgtype"] == "image"]
+    assert len(images) == 1 and fake.media[images[0]["image"]["media_id"]][0] == jpeg
+
+    # /quiz: pick a course, start, answer the first question right.
+    pick = await wecom.say("zhangsan", "培训")
+    assert any("岗前培训" in t for t in pick)
+    course = card_key(fake, "zhangsan", ":culture")
+    assert course.startswith("f:quiz:")
+    study = await wecom.tap("zhangsan", course)
+    assert any("开始答题" in t for t in study)
+    question = await wecom.tap("zhangsan", "开始答题")
+    assert any("第 1/" in t for t in question)
+    feedback = await wecom.tap("zhangsan", card_key(fake, "zhangsan", ":B"))
+    assert any("回答正确" in t for t in feedback)
+    assert any("第 2/" in t for t in feedback)
     # Everything went through the one token fetched at the start.
     assert fake.token_fetches == 1
 
