@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from bot.messages import Attachment, ChatAddress, Incoming, Outgoing
+from bot.messages import Attachment, ChatAddress, CommandMenu, Incoming, Outgoing
 
 
 class Inbound(Protocol):
@@ -24,6 +24,10 @@ class Inbound(Protocol):
 
     async def submit(self, message: Incoming) -> bool:
         """Store durably and process in the background; False for a redelivery."""
+        ...
+
+    async def command_menus(self, platform: str) -> list[CommandMenu]:
+        """The command menu for everyone, and one per staff chat on ``platform``."""
         ...
 
 

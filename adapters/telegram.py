@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -164,24 +164,22 @@ class TelegramAdapter(BaseAdapter):
         await self.bot.shutdown()
 
     async def _register_commands(self) -> None:
-        """The command menu (default scope, per language): what newcomers and candidates use."""
-        from bot.handlers import build_router
-        from bot.i18n import LANGUAGES, I18n
-        from bot.router import Router
-        from storage.models import Role
-
-        # The dispatcher's router has every command (flows included); build one if absent.
-        router = getattr(getattr(self._inbound, "services", None), "router", None)
-        if not isinstance(router, Router):
-            router = build_router()
-        commands = router.commands_for(None) + router.commands_for(Role.CANDIDATE)
-        i18n = I18n(self.settings.default_language)
-        for lang in (None, *LANGUAGES):
-            menu = [BotCommand(name, text) for name, text in tp.command_menu(commands, i18n, lang)]
+        """Menus: newcomers' and candidates' commands for everyone, staff's in their chats."""
+        for menu in await self.inbound.command_menus(self.platform):
+            commands = [
+                BotCommand(name, text[:256])
+                for name, text in menu.commands
+                if tp.valid_command(name)
+            ]
             try:
-                await self.bot.set_my_commands(menu, language_code=lang)
-            except TelegramError as exc:  # a menu is a nicety; never block start-up
-                log.warning("setMyCommands (%s) failed: %s", lang or "default", self._redact(exc))
+                if menu.chat_id is None:
+                    await self.bot.set_my_commands(commands, language_code=menu.language)
+                else:  # a staff member's own menu, in their chat
+                    await self.bot.set_my_commands(
+                        commands, scope=BotCommandScopeChat(int(menu.chat_id))
+                    )
+            except (TelegramError, ValueError) as exc:  # a menu is a nicety; never block start
+                log.warning("setMyCommands failed: %s", self._redact(exc))
 
     # ---- receiving: long polling -----------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,6 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import RetryAfter
 
-from bot.i18n import I18n
 from bot.messages import (
     Attachment,
     AttachmentKind,
@@ -37,7 +36,6 @@ from bot.messages import (
     OutgoingFile,
     Sender,
 )
-from bot.router import Command
 
 PLATFORM = "telegram"
 # Telegram counts message length in UTF-16 code units after entities are parsed.
@@ -291,16 +289,9 @@ def links_as_text(links: Sequence[Link]) -> str:
     return "\n".join(f"🔗 {link.label}: {link.url}" for link in links)
 
 
-def command_menu(
-    commands: Iterable[Command], i18n: I18n, lang: str | None
-) -> list[tuple[str, str]]:
-    """(command, description) pairs for setMyCommands: /start first, then those with help."""
-    start = {"zh": "开始 / 用邀请码绑定", "en": "Start / bind with an invite code"}
-    menu = {"start": start.get(i18n.language(lang), start["en"])}
-    for command in commands:
-        if command.help_key and _COMMAND.fullmatch(command.name):
-            menu.setdefault(command.name, i18n.t(lang, command.help_key)[:256] or command.name)
-    return list(menu.items())
+def valid_command(name: str) -> bool:
+    """Whether Telegram accepts ``name`` as a command (lower-case ASCII, digits, _)."""
+    return bool(_COMMAND.fullmatch(name))
 
 
 def file_base_url(api_base_url: str) -> str:

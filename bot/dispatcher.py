@@ -19,10 +19,12 @@ from datetime import timedelta
 
 from bot.context import Context, Services, resolve_actor
 from bot.delivery import Courier
-from bot.messages import Incoming, Outgoing
+from bot.i18n import LANGUAGES
+from bot.messages import CommandMenu, Incoming, Outgoing
 from bot.router import Parsed
 from storage import events, interactions, outbox, people
 from storage.db import Database
+from storage.models import Role
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,34 @@ class Dispatcher:
                 message = Incoming.from_json(event.payload)
                 await self._process(event.platform, event.event_id, message)
         return len(stale)
+
+    async def command_menus(self, platform: str) -> list[CommandMenu]:
+        """Menus for platforms that show one: newcomers' and candidates' commands for
+        everyone (per language), and each staff member's own in their chat."""
+        i18n = self.services.i18n
+        router = self.services.router
+
+        def menu(roles: tuple[Role | None, ...], lang: str | None) -> tuple[tuple[str, str], ...]:
+            entries = {"start": i18n.t(lang, "help.start")}
+            for role in roles:
+                for command in router.commands_for(role):
+                    if command.help_key:
+                        entries.setdefault(command.name, i18n.t(lang, command.help_key))
+            return tuple(entries.items())
+
+        menus = [
+            CommandMenu(None, lang, menu((None, Role.CANDIDATE), lang))
+            for lang in (None, *LANGUAGES)
+        ]
+        async with self.db.session() as session:
+            staff = await people.staff_identities(session=session, platform=platform)
+        settings = self.services.settings
+        for identity, member in staff:
+            admin = settings.is_admin(platform, identity.user_id)
+            role = Role.ADMIN if admin else Role(member.role)
+            lang = member.language
+            menus.append(CommandMenu(identity.chat_id, lang, menu((role,), lang)))
+        return menus
 
     async def drain_background(self) -> None:
         """Wait for background processing to finish (shutdown, tests)."""

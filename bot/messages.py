@@ -197,3 +197,12 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         self.permanent = permanent or unreachable
         self.unreachable = unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class CommandMenu:
+    """Commands to show in a platform's menu: for everyone (``chat_id`` None) or one chat."""
+
+    chat_id: str | None
+    language: str | None
+    commands: tuple[tuple[str, str], ...]  # (command, description)

@@ -39,6 +39,19 @@ async def staff_with_role(*, session: AsyncSession, role: str) -> Sequence[Staff
     return (await session.exec(stmt)).all()
 
 
+async def staff_identities(
+    *, session: AsyncSession, platform: str
+) -> Sequence[tuple[Identity, Staff]]:
+    """Every staff member's chat account on ``platform``."""
+    stmt = (
+        select(Identity, Staff)
+        .join(Staff, col(Staff.id) == col(Identity.staff_id))
+        .where(Identity.platform == platform)
+        .order_by(col(Identity.id))
+    )
+    return [(identity, staff) for identity, staff in (await session.exec(stmt)).all()]
+
+
 async def get_staff(*, session: AsyncSession, staff_id: int) -> Staff | None:
     return await session.get(Staff, staff_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import os
 import signal
 import socket
@@ -619,3 +620,26 @@ async def test_run_bot_end_to_end(fake: FakeTelegram, tmp_path: Path, mode: str)
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_command_menus_per_role(
+    app: App, fake: FakeTelegram, polling: TelegramAdapter
+) -> None:
+    await add_staff(app, "王芳", "hr", user=str(HR), platform="telegram")
+    await add_staff(app, "李强", "manager", user="777", platform="telegram")
+    fake.calls.clear()
+    await polling._register_commands()
+    calls = fake.calls_to("setMyCommands")
+    default = [c for c in calls if "scope" not in c.params]
+    assert {c.params.get("language_code") for c in default} == {None, "zh", "en"}
+    everyone = {c["command"] for c in default[0].params["commands"]}
+    assert {"start", "bind", "progress", "docs", "quiz"} <= everyone and "status" not in everyone
+    scoped = {
+        json.loads(c.params["scope"])["chat_id"]
+        if isinstance(c.params["scope"], str)
+        else c.params["scope"]["chat_id"]: {x["command"] for x in c.params["commands"]}
+        for c in calls
+        if "scope" in c.params
+    }
+    assert {"status", "review", "reply"} <= scoped[HR] and "progress" not in scoped[HR]
+    assert "status" not in scoped[777]
