@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +13,7 @@ from bot.messages import Button, Outgoing
 from bot.router import Router
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Stay, Step, Turn
 from storage import outbox, people, questions
-from storage.models import Candidate, Role, Ticket, TicketStatus
+from storage.models import Candidate, Role, Staff, Ticket, TicketStatus
 
 router = Router()
 ANSWERERS = {Role.HR, Role.ADMIN}
@@ -200,29 +201,15 @@ async def escalate_tickets(session: AsyncSession, services: Services, now: datet
         candidate = await people.get_candidate(session=session, candidate_id=ticket.candidate_id)
         if candidate is None:
             continue
-        if ticket.hr_id is not None:
-            hr = await people.get_staff(session=session, staff_id=ticket.hr_id)
-            if hr is not None:
-                text = services.i18n.t(
-                    hr.language,
-                    "questions.hr_overdue",
-                    id=ticket.id,
-                    name=candidate.name,
-                    text=ticket.text,
-                    hours=services.settings.ticket_sla_hours,
-                )
-                button = Button(
-                    services.i18n.t(hr.language, "questions.reply_button"), f"tk:{ticket.id}"
-                )
-                row = await outbox.enqueue(
-                    session=session,
-                    kind="notice",
-                    payload=Outgoing(text, (button,)).to_json(),
-                    due_at=now,
-                    now=now,
-                    staff_id=hr.id,
-                )
-                ids += [row] if row is not None else []
+        hr = (
+            await people.get_staff(session=session, staff_id=ticket.hr_id)
+            if ticket.hr_id is not None
+            else None
+        )
+        if hr is not None:
+            ids += await _notify_about_ticket(
+                session, services, [hr], ticket, candidate, now, "questions.hr_overdue"
+            )
         ids += await _tell_admins(
             session, services, ticket, candidate, now, "questions.admin_overdue"
         )
@@ -238,10 +225,24 @@ async def _tell_admins(
     now: datetime,
     key: str,
 ) -> list[int]:
+    admins = await people.staff_with_role(session=session, role=Role.ADMIN.value)
+    return await _notify_about_ticket(session, services, admins, ticket, candidate, now, key)
+
+
+async def _notify_about_ticket(
+    session: AsyncSession,
+    services: Services,
+    recipients: Sequence[Staff],
+    ticket: Ticket,
+    candidate: Candidate,
+    now: datetime,
+    key: str,
+) -> list[int]:
+    """Queue ``key`` with a reply button to each recipient, in their language."""
     ids = []
-    for admin in await people.staff_with_role(session=session, role=Role.ADMIN.value):
+    for staff in recipients:
         text = services.i18n.t(
-            admin.language,
+            staff.language,
             key,
             id=ticket.id,
             name=candidate.name,
@@ -249,7 +250,7 @@ async def _tell_admins(
             hours=services.settings.ticket_sla_hours,
         )
         button = Button(
-            services.i18n.t(admin.language, "questions.reply_button"), f"tk:{ticket.id}"
+            services.i18n.t(staff.language, "questions.reply_button"), f"tk:{ticket.id}"
         )
         row = await outbox.enqueue(
             session=session,
@@ -257,7 +258,7 @@ async def _tell_admins(
             payload=Outgoing(text, (button,)).to_json(),
             due_at=now,
             now=now,
-            staff_id=admin.id,
+            staff_id=staff.id,
         )
         if row is not None:
             ids.append(row)
