@@ -12,6 +12,8 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
+PRUNE_ABOVE = 10_000  # keys kept before idle ones are dropped (one per chat ever seen)
+
 
 class Window:
     """At most ``count`` events in any ``seconds``-long interval."""
@@ -63,13 +65,13 @@ class RateLimiter:
                 if wait <= 0:
                     self._keys[key].append(now)
                     self._all.append(now)
-                    if not self._keys[key]:
-                        del self._keys[key]
+                    if len(self._keys) > PRUNE_ABOVE:
+                        self.forget_idle()
                     return
             await self.sleep(wait)
 
     def forget_idle(self) -> None:
-        """Drop keys with no recent sends (call now and then on long-running processes)."""
+        """Drop keys with no sends inside their window (done by acquire as keys pile up)."""
         now = self.monotonic()
         horizon = self.per_key.seconds if self.per_key else 0
         for key in [k for k, log in self._keys.items() if not log or log[-1] <= now - horizon]:

@@ -15,7 +15,9 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Context, Services, resolve_actor
 from bot.delivery import Courier
@@ -24,7 +26,7 @@ from bot.messages import CommandMenu, Incoming, Outgoing
 from bot.router import Parsed
 from storage import events, interactions, outbox, people
 from storage.db import Database
-from storage.models import Role
+from storage.models import Identity, Role
 
 log = logging.getLogger(__name__)
 
@@ -150,21 +152,13 @@ class Dispatcher:
     async def _run(self, platform: str, event_id: str, message: Incoming) -> list[int]:
         services = self.services
         now = services.clock.now()
-        sender = message.sender
         async with self.db.session() as session:
             stored = await events.lock_unprocessed(
                 session=session, platform=platform, event_id=event_id
             )
             if stored is None:
                 return []  # another process (or an earlier try) handled it
-            identity = await people.touch_identity(
-                session=session,
-                platform=sender.platform,
-                user_id=sender.user_id,
-                chat_id=sender.chat_id,
-                display_name=sender.display_name,
-                now=now,
-            )
+            identity = await self._identity(session, message, now)
             await interactions.record_interaction(
                 session=session,
                 identity=identity,
@@ -184,6 +178,19 @@ class Dispatcher:
                 session=session, platform=platform, event_id=event_id, now=now
             )
             return ids
+
+    @staticmethod
+    async def _identity(session: AsyncSession, message: Incoming, now: datetime) -> Identity:
+        """The sender's identity, created on first contact and marked seen."""
+        sender = message.sender
+        return await people.touch_identity(
+            session=session,
+            platform=sender.platform,
+            user_id=sender.user_id,
+            chat_id=sender.chat_id,
+            display_name=sender.display_name,
+            now=now,
+        )
 
     async def _route(self, ctx: Context) -> None:
         router = self.services.router
@@ -259,14 +266,7 @@ class Dispatcher:
                     now=now,
                     error=error,
                 )
-                identity = await people.touch_identity(
-                    session=session,
-                    platform=sender.platform,
-                    user_id=sender.user_id,
-                    chat_id=sender.chat_id,
-                    display_name=sender.display_name,
-                    now=now,
-                )
+                identity = await self._identity(session, message, now)
                 actor = await resolve_actor(
                     session=session, identity=identity, settings=services.settings
                 )

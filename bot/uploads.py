@@ -105,6 +105,3 @@ class FileStore:
             tmp.write_bytes(checked.data)
             tmp.replace(path)  # atomic: a crash never leaves half a file under the real name
         return path
-
-    def delete(self, sha256: str, extension: str) -> None:
-        self.path(sha256, extension).unlink(missing_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,7 +71,3 @@ async def save_dialog(
     session.add(dialog)
     await session.flush()
     return dialog
-
-
-async def dialogs_of(*, session: AsyncSession, person: str) -> Sequence[Dialog]:
-    return (await session.exec(select(Dialog).where(Dialog.person == person))).all()

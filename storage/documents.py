@@ -82,11 +82,6 @@ async def review_document(
     await session.flush()
 
 
-async def file_in_use(*, session: AsyncSession, sha256: str) -> bool:
-    stmt = select(func.count()).select_from(Document).where(Document.sha256 == sha256)
-    return int((await session.exec(stmt)).one()) > 0
-
-
 async def awaiting_review(
     *, session: AsyncSession, hr_id: int | None, limit: int, offset: int = 0
 ) -> tuple[Sequence[tuple[Document, Candidate]], int]:

@@ -112,8 +112,3 @@ async def mark_failed(
         values["status"] = OutboxStatus.PENDING.value
         values["due_at"] = retry_at
     await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
-
-
-async def rows_for(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[Outbox]:
-    stmt = select(Outbox).where(col(Outbox.id).in_(ids)).order_by(col(Outbox.id))
-    return (await session.exec(stmt)).all()

@@ -36,7 +36,7 @@ async def find_in_scope(ctx: Context, name: str) -> Sequence[Candidate]:
     return await people.find_candidates(session=ctx.session, name=name, hr_id=hr_scope(ctx))
 
 
-def choose_buttons(ctx: Context, prefix: str, matches: Sequence[Candidate]) -> list[Button]:
+def choose_buttons(prefix: str, matches: Sequence[Candidate]) -> list[Button]:
     return [
         Button(
             f"{c.name} · {c.department or '-'} · {c.school or '-'}",
@@ -115,7 +115,7 @@ async def status_command(ctx: Context, args: str) -> None:
     else:
         ctx.reply(
             ctx.t("common.which_one", count=len(matches)),
-            buttons=choose_buttons(ctx, "st", matches),
+            buttons=choose_buttons("st", matches),
         )
 
 
