@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 Interceptor = Callable[[Context, Parsed], Awaitable[bool]]
 # Runs for text that is not a command; returns True when it handled the message.
 TextHandler = Callable[[Context], Awaitable[bool]]
+# Runs after the handler, in the same transaction (e.g. re-score the candidate).
+AfterRoute = Callable[[Context], Awaitable[None]]
 
 RECOVER_AFTER = timedelta(seconds=30)
 
@@ -47,6 +49,7 @@ class Dispatcher:
         self.courier = courier
         self.interceptors: list[Interceptor] = []
         self.text_handlers: list[TextHandler] = []
+        self.after_route: list[AfterRoute] = []
         self._tasks: set[asyncio.Task[None]] = set()
         # Messages from one person are handled one after another in this process
         # (an optimisation only: the database keeps other processes correct).
@@ -173,6 +176,8 @@ class Dispatcher:
             )
             ctx = Context(session, services, actor, message, now)
             await self._route(ctx)
+            for hook in self.after_route:
+                await hook(ctx)
             ids = await self._enqueue(ctx)
             await events.mark_processed(
                 session=session, platform=platform, event_id=event_id, now=now

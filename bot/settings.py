@@ -47,6 +47,28 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=20, ge=1, le=200)
     ticket_sla_hours: int = Field(default=24, ge=1, le=24 * 30)
     log_format: Literal["text", "json"] = "text"
+    # Where candidates reach the bot's HTTP server: tracked links are PUBLIC_BASE_URL/r/TOKEN.
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    # Scheduled content (#5).
+    push_weekly_cap: int = Field(default=2, ge=0, le=50)
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=9, ge=0, le=23)
+    scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
+    leader_lease_seconds: int = Field(default=30, ge=3, le=600)
+
+    # Stability score and alerts (#6). Weights are percentages; they are normalised to sum 1.
+    score_weight_interaction: float = Field(default=30, ge=0, le=100)
+    score_weight_training: float = Field(default=25, ge=0, le=100)
+    score_weight_feedback: float = Field(default=20, ge=0, le=100)
+    score_weight_completeness: float = Field(default=15, ge=0, le=100)
+    score_weight_external: float = Field(default=10, ge=0, le=100)
+    score_high_risk_below: int = Field(default=60, ge=0, le=100)
+    score_low_risk_above: int = Field(default=80, ge=0, le=100)
+    score_drop_points: int = Field(default=15, ge=1, le=100)
+    silence_days: int = Field(default=3, ge=1, le=60)
+    offer_approval_sla_days: int = Field(default=2, ge=1, le=60)
+    digest_hour: int = Field(default=9, ge=0, le=23)
     log_level: str = "INFO"
 
     telegram_bot_token: str | None = None
@@ -116,10 +138,26 @@ class Settings(BaseSettings):
         "telegram_file_base_url",
         "telegram_webhook_url",
         "wecom_api_base_url",
+        "public_base_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return _optional_url(value)
+
+    @property
+    def score_weights(self) -> dict[str, float]:
+        """The five indicator weights, normalised to sum 1 (all zero means equal weights)."""
+        raw = {
+            "interaction": self.score_weight_interaction,
+            "training": self.score_weight_training,
+            "feedback": self.score_weight_feedback,
+            "completeness": self.score_weight_completeness,
+            "external": self.score_weight_external,
+        }
+        total = sum(raw.values())
+        if total <= 0:
+            return {name: 1 / len(raw) for name in raw}
+        return {name: value / total for name, value in raw.items()}
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -8,6 +8,7 @@ by :func:`content.loader.load_content`.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -189,12 +190,107 @@ class FaqEntry(_Model):
         return {} if value is None else value
 
 
+# ---- scheduled content (journey slots and library items) ---------------------------------
+
+Anchor = Literal[
+    "offer", "training", "onboarding", "doc_deadline", "weekly", "birthday", "holiday"
+]
+ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+SlotId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class JourneySlot(_Model):
+    """A moment in the journey when the bot may push one item (content/journey.yaml).
+
+    ``anchor`` + ``days``: that many days after (negative: before) the candidate's
+    offer, training, onboarding date or document deadline. ``weekly`` fires on
+    ``weekday``; ``birthday`` on the candidate's birthday; ``holiday`` on the
+    named holiday of the Chinese calendar (``holiday``: the holidays library's
+    English name, e.g. "Mid-Autumn Festival"). ``at`` is local time. A slot not
+    sendable on time (cap, quiet hours) may wait ``max_delay_days``, then lapses.
+    ``transactional`` slots (reminders) are exempt from the weekly cap and /mute
+    but limited to one a day. ``when_missing_documents``: only for candidates
+    with documents still missing.
+    """
+
+    id: SlotId
+    anchor: Anchor
+    days: int = 0
+    weekday: Weekday | None = None
+    holiday: NonEmptyStr | None = None
+    at: ClockTime = "10:00"
+    transactional: bool = False
+    max_delay_days: int = Field(default=2, ge=0, le=30)
+    priority: int = 0
+    when_missing_documents: bool = False
+    prefer_manager_welcome: bool = False
+
+
+class Audience(_Model):
+    """Who an item is for; an empty list means anyone. All given filters must match."""
+
+    majors: list[NonEmptyStr] = Field(default_factory=list)
+    positions: list[NonEmptyStr] = Field(default_factory=list)
+    departments: list[NonEmptyStr] = Field(default_factory=list)
+    degrees: list[NonEmptyStr] = Field(default_factory=list)
+    motivation_keywords: list[NonEmptyStr] = Field(default_factory=list)
+    tags: list[NonEmptyStr] = Field(default_factory=list)
+    out_of_town: bool | None = None
+
+
+class ItemLink(_Model):
+    label: Text
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")) or " " in value:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class ContentItem(_Model):
+    """One piece of content in the library (content/library/*.yaml or *.md).
+
+    ``title`` and ``body`` are Jinja2 templates (sandboxed) in both languages.
+    ``trigger`` names a journey slot; None means the item is only listed by
+    /resources. ``action`` adds a button that starts a dialog (offer, survey,
+    documents, quiz, resources).
+    """
+
+    id: ContentId
+    kind: ItemKind
+    title: Text
+    body: Text
+    links: list[ItemLink] = Field(default_factory=list)
+    image: str | None = None
+    audience: Audience = Field(default_factory=Audience)
+    trigger: SlotId | None = None
+    priority: int = 0
+    published: date | None = None
+    expires: date | None = None
+    action: Literal["offer", "survey", "documents", "quiz", "resources"] | None = None
+    resource: bool = False  # listed by /resources
+
+
 class ContentPack(_Model):
     """Everything loaded from the content directory."""
 
     checklists: Checklists
     courses: list[Course]
     faq: list[FaqEntry]
+    journey: list[JourneySlot] = Field(default_factory=list)
+    items: list[ContentItem] = Field(default_factory=list)
+
+    def slot(self, slot_id: str) -> JourneySlot | None:
+        return next((s for s in self.journey if s.id == slot_id), None)
+
+    def item(self, item_id: str) -> ContentItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
 
     def course(self, course_id: str) -> Course | None:
         """The course with this id, or None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dispatcher import TextHandler
 from bot.router import Router
-from flows import commands, documents, questions, quiz, review, survey
+from flows import broadcast, commands, documents, forget, questions, quiz, review, survey, welcome
 from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
@@ -13,7 +13,17 @@ from flows.quiz import QUIZ_FLOW
 from flows.review import REJECT_FLOW
 from flows.survey import SURVEY_FLOW
 
-ALL_FLOWS = (OFFER_FLOW, DOCS_FLOW, REJECT_FLOW, QUIZ_FLOW, SURVEY_FLOW, REPLY_FLOW)
+ALL_FLOWS = (
+    OFFER_FLOW,
+    DOCS_FLOW,
+    REJECT_FLOW,
+    QUIZ_FLOW,
+    SURVEY_FLOW,
+    REPLY_FLOW,
+    *welcome.FLOWS,
+    *broadcast.FLOWS,
+    *forget.FLOWS,
+)
 TEXT_HANDLERS: tuple[TextHandler, ...] = (handle_free_text,)
 
 router = Router()
@@ -23,5 +33,8 @@ router.include(review.router)
 router.include(quiz.router)
 router.include(survey.router)
 router.include(questions.router)
+router.include(welcome.router)
+router.include(broadcast.router)
+router.include(forget.router)
 
 __all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "escalate_tickets", "router"]

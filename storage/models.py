@@ -73,6 +73,12 @@ class Candidate(SQLModel, table=True):
     offer_decline_reason: str | None = Field(default=None, max_length=32)
     offer_decline_note: str | None = Field(default=None, max_length=500)
     bound_at: datetime | None = _ts()
+    # Pushes: /mute stops non-transactional content until /unmute.
+    muted_at: datetime | None = _ts()
+    # Offer approval: when the offer went to the manager for approval.
+    approval_requested_at: datetime | None = _ts()
+    # /forget: when the candidate asked for their data to be deleted (an admin carries it out).
+    forget_requested_at: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
 
@@ -164,6 +170,16 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    EXPIRED = "expired"  # scheduled content whose time passed before it could be sent
+
+
+class OutboxCategory(StrEnum):
+    """What kind of message a row is, for caps and quiet hours (None: a reply or notice)."""
+
+    PUSH = "push"  # scheduled content: capped per week, muted by /mute, quiet hours
+    REMINDER = "reminder"  # transactional scheduled reminder: one a day, quiet hours
+    BROADCAST = "broadcast"  # HR's /broadcast: no cap, quiet hours
+    ALERT = "alert"  # digests and alerts to staff
 
 
 class Outbox(SQLModel, table=True):
@@ -171,10 +187,15 @@ class Outbox(SQLModel, table=True):
 
     A reply names the ``identity_id`` it answers; a notification names a
     candidate or staff member and goes to the platform they used last.
+    Scheduled content sets ``category`` (see :class:`OutboxCategory`) and may
+    expire: a row still unsent after ``expires_at`` is dropped, not sent late.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "due_at"),
+        Index("ix_outbox_candidate_category", "candidate_id", "category", "due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
@@ -190,6 +211,8 @@ class Outbox(SQLModel, table=True):
     lease_until: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
     sent_at: datetime | None = _ts()
+    category: str | None = Field(default=None, max_length=16)
+    expires_at: datetime | None = _ts()
 
 
 class DocumentStatus(StrEnum):
@@ -327,3 +350,115 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     answered_at: datetime | None = _ts()
     escalated_at: datetime | None = _ts()
+
+
+class ContentReceipt(SQLModel, table=True):
+    """A content item planned for a candidate: the unique pair means never the same item twice."""
+
+    __tablename__ = "content_receipts"
+    __table_args__ = (UniqueConstraint("candidate_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    item_id: str = Field(max_length=64)
+    slot: str = Field(max_length=64)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    at: datetime = _ts(nullable=False)
+
+
+class LinkToken(SQLModel, table=True):
+    """A tracked link in a push: ``GET /r/{token}`` records a click and redirects to ``url``."""
+
+    __tablename__ = "link_tokens"
+
+    token: str = Field(primary_key=True, max_length=32)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id", index=True)
+    item_id: str | None = Field(default=None, max_length=64)
+    url: str = Field(max_length=2000)
+    created_at: datetime = _ts(nullable=False)
+    clicks: int = 0
+
+
+class WelcomeMessage(SQLModel, table=True):
+    """A manager's recorded welcome, delivered to their department's candidates on day 3."""
+
+    __tablename__ = "welcome_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    department: str = Field(max_length=100, unique=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    kind: str = Field(max_length=16)  # text, photo, voice, video
+    text: str | None = Field(default=None, max_length=2000)
+    file_path: str | None = Field(default=None, max_length=500)
+    file_name: str | None = Field(default=None, max_length=200)
+    mime_type: str | None = Field(default=None, max_length=64)
+    version: int = 1
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class Broadcast(SQLModel, table=True):
+    """An HR broadcast: the text, the audience it was sent to and how many received it."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    text: str = Field(max_length=2000)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    recipients: int = 0
+    created_at: datetime = _ts(nullable=False)
+
+
+class ScoreSnapshot(SQLModel, table=True):
+    """One computation of a candidate's stability score, kept as history."""
+
+    __tablename__ = "score_snapshots"
+    __table_args__ = (Index("ix_score_snapshots_candidate_at", "candidate_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id")
+    at: datetime = _ts(nullable=False)
+    score: int
+    band: str = Field(max_length=8)  # high, medium, low (risk)
+    interaction: int
+    training: int
+    feedback: int
+    completeness: int
+    external: int
+    # Reason codes with their values, most important first, e.g. [{"code": "silent", "days": 4}].
+    reasons: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class Outcome(SQLModel, table=True):
+    """Whether a candidate joined or reneged; kept, anonymous, after /forget."""
+
+    __tablename__ = "outcomes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int | None = Field(default=None, foreign_key="candidates.id", unique=True)
+    outcome: str = Field(max_length=16)  # joined, reneged
+    reason: str | None = Field(default=None, max_length=500)
+    department: str | None = Field(default=None, max_length=100)
+    recorded_by: int | None = Field(default=None, foreign_key="staff.id")
+    score: int | None = None
+    # The five indicators when the outcome was recorded, for calibration.
+    features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = _ts(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """A staff member viewed or exported candidate data (kept after /forget: no foreign key)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = None
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    candidate_id: int | None = None
+    detail: str = Field(default="", max_length=500)
+    at: datetime = _ts(nullable=False)

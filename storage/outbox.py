@@ -34,6 +34,8 @@ async def enqueue(
     candidate_id: int | None = None,
     staff_id: int | None = None,
     dedupe_key: str | None = None,
+    category: str | None = None,
+    expires_at: datetime | None = None,
 ) -> int | None:
     """Add a message; with a ``dedupe_key`` already present, add nothing and return None."""
     if identity_id is None and candidate_id is None and staff_id is None:
@@ -47,6 +49,8 @@ async def enqueue(
         candidate_id=candidate_id,
         staff_id=staff_id,
         dedupe_key=dedupe_key,
+        category=category,
+        expires_at=expires_at,
         status=OutboxStatus.PENDING.value,
         attempts=0,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import candidate, common, hr
+from bot.handlers import candidate, common, content, hr, manager, reports
 from bot.handlers.common import bare_code
 from bot.router import Router
 
@@ -10,7 +10,7 @@ from bot.router import Router
 def build_router() -> Router:
     """Every command and button handler of the bot."""
     router = Router()
-    for module in (common, candidate, hr):
+    for module in (common, candidate, hr, content, reports, manager):
         router.include(module.router)
     return router
 

@@ -1,0 +1,32 @@
+"""Periodic work: jobs the elected leader runs on every scheduler tick.
+
+A job reads the truth from the database (candidates' dates, the outbox) and
+writes outbox rows with dedupe keys, so running it twice for the same moment,
+or in two processes, adds nothing. Each job opens its own transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from bot.context import Services
+from bot.dispatcher import AfterRoute
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AfterRoute", "TickJob", "run_jobs"]
+
+# One periodic job: (database, services, now).
+TickJob = Callable[[Database, Services, datetime], Awaitable[None]]
+
+
+async def run_jobs(db: Database, services: Services, jobs: Sequence[TickJob]) -> None:
+    """Run every job once; one job's failure is logged and does not stop the others."""
+    for job in jobs:
+        try:
+            await job(db, services, services.clock.now())
+        except Exception:
+            log.exception("scheduled job %s failed", getattr(job, "__name__", job))

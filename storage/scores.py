@@ -1,0 +1,47 @@
+"""Stability score history: one row per computation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ScoreSnapshot
+
+
+async def save(*, session: AsyncSession, snapshot: ScoreSnapshot) -> ScoreSnapshot:
+    session.add(snapshot)
+    await session.flush()
+    return snapshot
+
+
+async def latest(
+    *, session: AsyncSession, candidate_ids: Iterable[int] | None = None
+) -> dict[int, ScoreSnapshot]:
+    """Each candidate's newest snapshot (all candidates when ``candidate_ids`` is None)."""
+    newest = select(
+        ScoreSnapshot.candidate_id, func.max(ScoreSnapshot.id).label("last_id")
+    ).group_by(col(ScoreSnapshot.candidate_id))
+    if candidate_ids is not None:
+        ids = list(candidate_ids)
+        if not ids:
+            return {}
+        newest = newest.where(col(ScoreSnapshot.candidate_id).in_(ids))
+    sub = newest.subquery()
+    stmt = select(ScoreSnapshot).join(sub, col(ScoreSnapshot.id) == sub.c.last_id)
+    return {row.candidate_id: row for row in (await session.exec(stmt)).all()}
+
+
+async def history(
+    *, session: AsyncSession, candidate_id: int, since: datetime
+) -> Sequence[ScoreSnapshot]:
+    """A candidate's snapshots since ``since``, oldest first."""
+    stmt = (
+        select(ScoreSnapshot)
+        .where(col(ScoreSnapshot.candidate_id) == candidate_id, col(ScoreSnapshot.at) >= since)
+        .order_by(col(ScoreSnapshot.at), col(ScoreSnapshot.id))
+    )
+    return (await session.exec(stmt)).all()
