@@ -192,9 +192,7 @@ class FaqEntry(_Model):
 
 # ---- scheduled content (journey slots and library items) ---------------------------------
 
-Anchor = Literal[
-    "offer", "training", "onboarding", "doc_deadline", "weekly", "birthday", "holiday"
-]
+Anchor = Literal["offer", "training", "onboarding", "doc_deadline", "weekly", "birthday", "holiday"]
 ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from bot.dispatcher import TextHandler
 from bot.router import Router
-from flows import broadcast, commands, documents, forget, questions, quiz, review, survey, welcome
+from flows import (
+    broadcast,
+    commands,
+    documents,
+    forget,
+    hr_import,
+    questions,
+    quiz,
+    review,
+    survey,
+    welcome,
+)
 from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
@@ -23,6 +34,7 @@ ALL_FLOWS = (
     *welcome.FLOWS,
     *broadcast.FLOWS,
     *forget.FLOWS,
+    *hr_import.FLOWS,
 )
 TEXT_HANDLERS: tuple[TextHandler, ...] = (handle_free_text,)
 
@@ -36,5 +48,6 @@ router.include(questions.router)
 router.include(welcome.router)
 router.include(broadcast.router)
 router.include(forget.router)
+router.include(hr_import.router)
 
 __all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "escalate_tickets", "router"]
