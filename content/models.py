@@ -1,16 +1,20 @@
-"""Pydantic models of the content pack (checklists, courses, FAQ).
+"""Pydantic models of the content pack (checklists, courses, FAQ, journey, library items).
 
 Every user-visible string is a :class:`Text` holding both languages. The models
-check one file's shape; checks that span files (duplicate course ids) are made
-by :func:`content.loader.load_content`.
+check one file's shape; checks that span files (duplicate ids, unknown slots,
+templates, image files) are made by :func:`content.loader.load_content`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable
 from datetime import date
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
+import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -193,10 +198,44 @@ class FaqEntry(_Model):
 # ---- scheduled content (journey slots and library items) ---------------------------------
 
 Anchor = Literal["offer", "training", "onboarding", "doc_deadline", "weekly", "birthday", "holiday"]
+DATE_ANCHORS: frozenset[str] = frozenset({"offer", "training", "onboarding", "doc_deadline"})
 ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey"]
+ItemAction = Literal["offer", "survey", "documents", "quiz", "resources"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 SlotId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+
+# Holiday slots name holidays as the ``holidays`` library does in this language.
+HOLIDAY_LANGUAGE = "en_US"
+_HOLIDAY_YEARS = range(2020, 2041)
+
+
+def _china_holidays(years: Iterable[int]) -> dict[date, list[str]]:
+    calendar = holidays.country_holidays("CN", years=list(years), language=HOLIDAY_LANGUAGE)
+    # Two holidays on one day come back as "Mid-Autumn Festival; National Day".
+    return {day: [part.strip() for part in name.split(";")] for day, name in calendar.items()}
+
+
+@functools.cache
+def china_holiday_names() -> frozenset[str]:
+    """Names a holiday slot may use: China's public holidays, without "observed" or swap days."""
+    names: set[str] = set()
+    for parts in _china_holidays(_HOLIDAY_YEARS).values():
+        names.update(p for p in parts if "(observed)" not in p and not p.startswith("Day off"))
+    return frozenset(names)
+
+
+def china_holiday_date(name: str, year: int) -> date | None:
+    """The first day in ``year`` that the holidays library calls ``name``, or None."""
+    days = [day for day, parts in _china_holidays([year]).items() if name in parts]
+    return min(days) if days else None
+
+
+def _http_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("https://", "http://")) or " " in value:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
 
 
 class JourneySlot(_Model):
@@ -206,24 +245,77 @@ class JourneySlot(_Model):
     offer, training, onboarding date or document deadline. ``weekly`` fires on
     ``weekday``; ``birthday`` on the candidate's birthday; ``holiday`` on the
     named holiday of the Chinese calendar (``holiday``: the holidays library's
-    English name, e.g. "Mid-Autumn Festival"). ``at`` is local time. A slot not
-    sendable on time (cap, quiet hours) may wait ``max_delay_days``, then lapses.
-    ``transactional`` slots (reminders) are exempt from the weekly cap and /mute
-    but limited to one a day. ``when_missing_documents``: only for candidates
-    with documents still missing.
+    English name, e.g. "Mid-Autumn Festival"; its first day, see
+    :func:`china_holiday_date`). ``days`` applies to the date anchors only. ``at``
+    is local time. A slot not sendable on time (cap, quiet hours) may wait
+    ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
+    from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
+    only for candidates with documents still missing. ``digest``: the id of a library
+    item (no trigger) that wraps all of the slot's matching, unsent items into one
+    message; its template gets them as ``news``.
     """
 
     id: SlotId
     anchor: Anchor
-    days: int = 0
-    weekday: Weekday | None = None
-    holiday: NonEmptyStr | None = None
+    days: int = Field(default=0, ge=-366, le=366)
+    weekday: Weekday | None = Field(default=None, validate_default=True)
+    holiday: NonEmptyStr | None = Field(default=None, validate_default=True)
     at: ClockTime = "10:00"
     transactional: bool = False
     max_delay_days: int = Field(default=2, ge=0, le=30)
     priority: int = 0
     when_missing_documents: bool = False
     prefer_manager_welcome: bool = False
+    digest: ContentId | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _days_need_a_date(cls, value: int, info: ValidationInfo) -> int:
+        anchor = info.data.get("anchor")
+        if value and anchor is not None and anchor not in DATE_ANCHORS:
+            raise ValueError(
+                f"days only applies to the anchors {', '.join(sorted(DATE_ANCHORS))}, "
+                f"not {anchor!r}"
+            )
+        return value
+
+    @field_validator("weekday")
+    @classmethod
+    def _weekday_for_weekly(cls, value: str | None, info: ValidationInfo) -> str | None:
+        anchor = info.data.get("anchor")
+        if anchor == "weekly" and value is None:
+            raise ValueError("anchor weekly needs a weekday (mon, tue, ... sun)")
+        if anchor is not None and anchor != "weekly" and value is not None:
+            raise ValueError(f"weekday only applies to anchor weekly, not {anchor!r}")
+        return value
+
+    @field_validator("holiday")
+    @classmethod
+    def _known_holiday(cls, value: str | None, info: ValidationInfo) -> str | None:
+        anchor = info.data.get("anchor")
+        if anchor == "holiday" and value is None:
+            raise ValueError("anchor holiday needs a holiday name, e.g. 'National Day'")
+        if anchor is not None and anchor != "holiday" and value is not None:
+            raise ValueError(f"holiday only applies to anchor holiday, not {anchor!r}")
+        if value is not None and value not in china_holiday_names():
+            known = ", ".join(repr(n) for n in sorted(china_holiday_names()))
+            raise ValueError(
+                f"{value!r} is not a China holiday in the holidays library; one of: {known}"
+            )
+        return value
+
+
+class Journey(_Model):
+    """content/journey.yaml: ``slots:``, a list of journey slots."""
+
+    slots: list[JourneySlot] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _slots_key(cls, value: object) -> object:
+        if isinstance(value, list):
+            raise ValueError("put the list of slots under a top-level 'slots:' key")
+        return value
 
 
 class Audience(_Model):
@@ -237,6 +329,14 @@ class Audience(_Model):
     tags: list[NonEmptyStr] = Field(default_factory=list)
     out_of_town: bool | None = None
 
+    @property
+    def everyone(self) -> bool:
+        """True when no filter is set, so the item fits any candidate."""
+        return self == _EVERYONE
+
+
+_EVERYONE = Audience()
+
 
 class ItemLink(_Model):
     label: Text
@@ -245,10 +345,7 @@ class ItemLink(_Model):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("https://", "http://")) or " " in value:
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
+        return _http_url(value)
 
 
 class ContentItem(_Model):
@@ -256,8 +353,10 @@ class ContentItem(_Model):
 
     ``title`` and ``body`` are Jinja2 templates (sandboxed) in both languages.
     ``trigger`` names a journey slot; None means the item is only listed by
-    /resources. ``action`` adds a button that starts a dialog (offer, survey,
-    documents, quiz, resources).
+    /resources (or is a slot's ``digest``). ``action`` adds a button that starts a
+    dialog (offer, survey, documents, quiz, resources). The item is sendable from
+    ``published`` to ``expires`` (both days included, either may be open). ``image``
+    is an http(s) URL or a path relative to the content directory.
     """
 
     id: ContentId
@@ -271,8 +370,37 @@ class ContentItem(_Model):
     priority: int = 0
     published: date | None = None
     expires: date | None = None
-    action: Literal["offer", "survey", "documents", "quiz", "resources"] | None = None
+    action: ItemAction | None = None
     resource: bool = False  # listed by /resources
+
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value.startswith(("https://", "http://")):
+            return _http_url(value)
+        path = PurePosixPath(value)
+        if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
+            raise ValueError(
+                f"{value!r} is neither an http(s) URL nor a path inside the content directory"
+            )
+        return value
+
+    @field_validator("expires")
+    @classmethod
+    def _expires_after_published(cls, value: date | None, info: ValidationInfo) -> date | None:
+        published = info.data.get("published")
+        if value is not None and published is not None and value < published:
+            raise ValueError(f"{value.isoformat()} is before published {published.isoformat()}")
+        return value
+
+    def available(self, day: date) -> bool:
+        """True when ``day`` is within published..expires."""
+        if self.published is not None and day < self.published:
+            return False
+        return self.expires is None or day <= self.expires
 
 
 class ContentPack(_Model):
@@ -289,6 +417,10 @@ class ContentPack(_Model):
 
     def item(self, item_id: str) -> ContentItem | None:
         return next((i for i in self.items if i.id == item_id), None)
+
+    def slot_items(self, slot_id: str) -> list[ContentItem]:
+        """The items whose trigger is this slot, in library order."""
+        return [i for i in self.items if i.trigger == slot_id]
 
     def course(self, course_id: str) -> Course | None:
         """The course with this id, or None."""

@@ -55,6 +55,17 @@ def test_counts(pack: ContentPack) -> None:
     assert [item.id for item in pack.checklists.default] == DEFAULT_IDS
 
 
+def test_journey_and_library_loaded(pack: ContentPack) -> None:
+    assert len(pack.journey) == 14
+    assert len(pack.items) >= 40
+    assert len({item.id for item in pack.items}) == len(pack.items)
+    assert {item.trigger for item in pack.items} - {None} == {slot.id for slot in pack.journey}
+    welcome = pack.item("welcome")
+    assert welcome is not None and welcome.trigger == "welcome"
+    assert [i.id for i in pack.slot_items("survey")] == ["survey"]
+    assert pack.item("nope") is None
+
+
 def test_course_lookup(pack: ContentPack) -> None:
     safety = pack.course("safety")
     assert safety is not None and safety.id == "safety"
@@ -429,6 +440,30 @@ def test_yaml_duplicate_key_is_an_error(root: Path) -> None:
     message = _error(root)
     assert message.startswith("content/courses/culture.yaml: line ")
     assert "duplicate key 'points'" in message
+
+
+def test_yaml_errors_in_library_files(root: Path) -> None:
+    path = root / "library" / "greetings" / "holidays.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  kind: greeting\n", "  kind: greeting\n  kind: news\n", 1))
+    bad_md = root / "library" / "bad.md"
+    bad_md.write_text("---\nid: x\n  kind: y\n---\n## zh\n你好\n## en\nHi\n", encoding="utf-8")
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith("content/library/bad.md: line 3, column 7: YAML syntax error")
+    assert lines[1].startswith("content/library/greetings/holidays.yaml: line ")
+    assert "duplicate key 'kind'" in lines[1]
+    assert info.value.file == "content/library/bad.md"
+
+
+def test_library_error_carries_file(root: Path) -> None:
+    path = root / "library" / "journey" / "survey.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("action: survey", "action: poll"))
+    with pytest.raises(ContentError) as info:
+        load_content(root)
+    assert info.value.file == "content/library/journey/survey.md"
+    assert str(info.value).startswith("content/library/journey/survey.md: action: Input should")
 
 
 def test_duplicate_course_id_across_files(root: Path) -> None:
