@@ -30,8 +30,12 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.cohort
+	$(BIN)/python -m bench.pushes
+
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy bot adapters flows content storage run_bot.py
+	$(BIN)/mypy bot adapters flows content storage bench run_bot.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

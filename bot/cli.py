@@ -1,4 +1,4 @@
-"""The command line: ``python run_bot.py [run|console|import|invites|staff|demo|db]``."""
+"""The command line: ``python run_bot.py [run|console|import|invites|staff|demo|db|calibrate]``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.importer import ImportRefused, import_candidates, render_report
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from content import ContentError
-from storage import invites, people
+from storage import invites, people, scores
 from storage.models import Role
 
 log = logging.getLogger("preboard")
@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_db = sub.add_parser("db", help="database maintenance")
     db_sub = p_db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
+    p_cal = sub.add_parser(
+        "calibrate", help="fit the score weights to recorded outcomes and compare their AUC"
+    )
+    p_cal.add_argument(
+        "--apply", action="store_true", help="write the fitted SCORE_WEIGHT_* lines to the env file"
+    )
+    p_cal.add_argument("--env-file", type=Path, default=Path(".env"), help="default: .env")
     return parser
 
 
@@ -237,6 +244,29 @@ async def cmd_db(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_calibrate(app: App, args: argparse.Namespace) -> int:
+    from bot import calibrate
+
+    lang = app.settings.default_language
+
+    def t(key: str, **values: object) -> str:
+        return app.i18n.t(lang, key, **values)
+
+    async with app.db.session() as session:
+        rows = await scores.calibration_rows(session=session)
+    result, lines = calibrate.report(t, rows, app.settings.score_weights)
+    if result is None:
+        print("\n".join(lines), file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    if args.apply:
+        calibrate.apply_env(args.env_file, result.weights)
+        print(t("score.calibrate.applied", path=args.env_file))
+    else:
+        print(t("score.calibrate.dry", path=args.env_file))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "run": cmd_run,
     "console": cmd_console,
@@ -245,6 +275,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "staff": cmd_staff,
     "demo": cmd_demo,
     "db": cmd_db,
+    "calibrate": cmd_calibrate,
 }
 
 

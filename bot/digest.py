@@ -1,12 +1,190 @@
-"""The morning digest to each HR (issue #6)."""
+"""The morning digest to each HR (issue #6).
+
+From DIGEST_HOUR:00 local time (``settings.timezone``) every HR gets one
+message a day (outbox dedupe key ``digest:<hr id>:<local date>``) about their
+own candidates still on their way (offer not declined, no outcome recorded):
+the high-risk ones by their latest score, the ones who went silent since
+yesterday, documents awaiting review, questions past the reply SLA and offers
+awaiting approval. Empty sections are left out; a day with nothing says so.
+Only staff with the HR role get one: admins oversee everyone and would get a
+copy of every HR's list, so an admin who also looks after candidates should be
+added as HR.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.approvals import waited
 from bot.context import Services
+from bot.messages import Outgoing
+from bot.scoring import action_text, reason_text
+from storage import digest, outbox, people, scores
+from storage.approvals import approval_since
 from storage.db import Database
+from storage.models import Candidate, OfferStatus, OutboxCategory, Role, Staff
+
+TOP = 5
+HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    now: datetime
+    today: date
 
 
 async def send_digests(db: Database, services: Services, now: datetime) -> None:
-    """Queue today's digest for every HR once it is DIGEST_HOUR (placeholder until #6 lands)."""
+    """Queue today's digest for every HR once it is DIGEST_HOUR (once per HR and day)."""
+    settings = services.settings
+    local = now.astimezone(settings.timezone)
+    if local.hour < settings.digest_hour:
+        return
+    day = _Day(now, local.date())
+    async with db.session() as session:
+        for hr in await people.staff_with_role(session=session, role=Role.HR.value):
+            assert hr.id is not None
+            if not await people.identities_of(session=session, staff_id=hr.id):
+                continue  # not reachable yet; they get the day's digest once they bind
+            text = await compose(session, services, hr, day.now)
+            await outbox.enqueue(
+                session=session,
+                kind="notice",
+                payload=Outgoing(text).to_json(),
+                due_at=now,
+                now=now,
+                staff_id=hr.id,
+                dedupe_key=f"digest:{hr.id}:{day.today.isoformat()}",
+                category=OutboxCategory.ALERT.value,
+            )
+
+
+async def compose(session: AsyncSession, services: Services, hr: Staff, now: datetime) -> str:
+    """The digest text for one HR at ``now``, in their language."""
+    assert hr.id is not None
+    settings = services.settings
+    i18n = services.i18n
+    lang = hr.language
+    today = now.astimezone(settings.timezone).date()
+    candidates = list(await digest.active_candidates(session=session, hr_id=hr.id))
+    sections = [
+        await _high_risk(session, services, lang, candidates),
+        await _newly_silent(session, services, lang, candidates, today),
+        await _documents(session, services, lang, hr.id, now),
+        await _tickets(session, services, lang, hr.id, now),
+        _approvals(services, lang, candidates, now),
+    ]
+    body = [s for s in sections if s]
+    if not body:
+        return i18n.t(lang, "digest.calm", name=hr.name, date=today.isoformat())
+    head = i18n.t(lang, "digest.title", name=hr.name, date=today.isoformat())
+    return "\n\n".join([head, *body])
+
+
+async def _high_risk(
+    session: AsyncSession, services: Services, lang: str | None, candidates: list[Candidate]
+) -> str:
+    i18n = services.i18n
+    by_id = {c.id: c for c in candidates if c.id is not None}
+    latest = await scores.latest(session=session, candidate_ids=by_id)
+    risky = sorted(
+        (s for s in latest.values() if s.band == HIGH),
+        key=lambda s: (s.score, by_id[s.candidate_id].name),
+    )
+    if not risky:
+        return ""
+    lines = [i18n.t(lang, "digest.high_title", count=len(risky))]
+    for snapshot in risky[:TOP]:
+        candidate = by_id[snapshot.candidate_id]
+        reasons = snapshot.reasons
+        lines.append(
+            i18n.t(
+                lang,
+                "digest.high_line",
+                name=candidate.name,
+                department=candidate.department or "-",
+                score=snapshot.score,
+                reason=reason_text(i18n, lang, reasons[0])
+                if reasons
+                else i18n.t(lang, "digest.low_score"),
+                action=action_text(i18n, lang, reasons),
+            )
+        )
+    if len(risky) > TOP:
+        lines.append(i18n.t(lang, "digest.high_more", count=len(risky) - TOP))
+    return "\n".join(lines)
+
+
+async def _newly_silent(
+    session: AsyncSession,
+    services: Services,
+    lang: str | None,
+    candidates: list[Candidate],
+    today: date,
+) -> str:
+    """Candidates whose last sign of life was exactly SILENCE_DAYS days ago (local dates)."""
+    settings = services.settings
+    days = settings.silence_days
+    bound = [c for c in candidates if c.bound_at is not None and c.id is not None]
+    last = await digest.last_interactions(session=session, candidate_ids=[c.id or 0 for c in bound])
+    crossed = today - timedelta(days=days)
+    silent = []
+    for candidate in bound:
+        seen = max(filter(None, (last.get(candidate.id or 0), candidate.bound_at)))
+        if seen.astimezone(settings.timezone).date() == crossed:
+            silent.append(candidate.name)
+    if not silent:
+        return ""
+    return services.i18n.t(
+        lang, "digest.silent", count=len(silent), names="、".join(silent), days=days
+    )
+
+
+async def _documents(
+    session: AsyncSession, services: Services, lang: str | None, hr_id: int, now: datetime
+) -> str:
+    waiting = await digest.documents_waiting(session=session, hr_id=hr_id)
+    if not waiting.count or waiting.oldest is None:
+        return ""
+    i18n = services.i18n
+    return i18n.t(
+        lang,
+        "digest.documents",
+        count=waiting.count,
+        wait=waited(i18n, lang, waiting.oldest, now),
+    )
+
+
+async def _tickets(
+    session: AsyncSession, services: Services, lang: str | None, hr_id: int, now: datetime
+) -> str:
+    sla = services.settings.ticket_sla_hours
+    waiting = await digest.tickets_overdue(
+        session=session, hr_id=hr_id, created_before=now - timedelta(hours=sla)
+    )
+    if not waiting.count or waiting.oldest is None:
+        return ""
+    i18n = services.i18n
+    return i18n.t(
+        lang,
+        "digest.tickets",
+        count=waiting.count,
+        hours=sla,
+        wait=waited(i18n, lang, waiting.oldest, now),
+    )
+
+
+def _approvals(
+    services: Services, lang: str | None, candidates: list[Candidate], now: datetime
+) -> str:
+    pending = [c for c in candidates if c.offer_status == OfferStatus.PENDING_APPROVAL.value]
+    if not pending:
+        return ""
+    i18n = services.i18n
+    oldest = min(approval_since(c) for c in pending)
+    return i18n.t(
+        lang, "digest.approvals", count=len(pending), wait=waited(i18n, lang, oldest, now)
+    )

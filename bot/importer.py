@@ -297,6 +297,13 @@ async def _apply_row(
                 raise _RowInvalid("import.row.identity_taken", column=column, value=user_id)
             identities.append((platform, user_id))
     candidate = existing or Candidate(name=fields["name"])
+    if (
+        existing is not None
+        and fields.get("offer_status") == OfferStatus.PENDING_APPROVAL.value
+        and existing.offer_status != OfferStatus.PENDING_APPROVAL.value
+    ):
+        # Re-importing an old file must not send a decided offer back for approval.
+        del fields["offer_status"]
     if existing is None:
         fields.setdefault("language", None)
     else:

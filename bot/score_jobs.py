@@ -1,16 +1,186 @@
-"""Keeping stability scores fresh (issue #6): daily, and after each interaction."""
+"""Keeping stability scores fresh (issue #6): daily, and after each interaction.
+
+:func:`refresh` scores candidates and saves a :class:`ScoreSnapshot` (the history);
+when a candidate enters the high-risk band their HR gets an alert at once, through
+the outbox, at most once per candidate and local day.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Context, Services
+from bot.messages import Button, Outgoing
+from bot.scoring import Score, Thresholds, action_text, compute, reasons_text
+from storage import outbox, people, scores, signals
 from storage.db import Database
+from storage.models import Candidate, OutboxCategory, Role, ScoreSnapshot
+
+log = logging.getLogger(__name__)
+
+DAILY_BATCH = 100  # candidates per transaction in the daily run
+SAME_SNAPSHOT_WINDOW = timedelta(hours=1)  # an unchanged score is not saved again within this
+
+
+def _same(snapshot: ScoreSnapshot, score: Score) -> bool:
+    return (
+        snapshot.score == score.score
+        and snapshot.band == score.band
+        and snapshot.reasons == score.reasons
+        and all(getattr(snapshot, name) == value for name, value in score.indicators.items())
+    )
+
+
+async def refresh_many(
+    session: AsyncSession,
+    services: Services,
+    candidates: Sequence[Candidate],
+    now: datetime,
+    *,
+    force: bool = False,
+) -> dict[int, ScoreSnapshot]:
+    """Score ``candidates`` and save a snapshot each; alert HR on entering the high band.
+
+    Without ``force``, a score identical to the latest snapshot of the last hour is not
+    saved again (that snapshot is returned).
+    """
+    if not candidates:
+        return {}
+    settings = services.settings
+    content = services.content
+    required = {
+        c.id: frozenset(i.id for i in content.checklists.items_for(c.department, c.position))
+        for c in candidates
+        if c.id is not None
+    }
+    gathered = await signals.gather(
+        session=session,
+        candidates=candidates,
+        now=now,
+        required_items=required,
+        courses_assigned=len(content.courses),
+        tz=settings.timezone,
+    )
+    previous = await scores.latest(session=session, candidate_ids=list(gathered))
+    thresholds = Thresholds.from_settings(settings)
+    weights = settings.score_weights
+    saved: dict[int, ScoreSnapshot] = {}
+    for candidate in candidates:
+        assert candidate.id is not None
+        score = compute(gathered[candidate.id], weights, thresholds)
+        before = previous.get(candidate.id)
+        if (
+            not force
+            and before is not None
+            and now - before.at < SAME_SNAPSHOT_WINDOW
+            and _same(before, score)
+        ):
+            saved[candidate.id] = before
+            continue
+        snapshot = await scores.save(
+            session=session,
+            snapshot=ScoreSnapshot(
+                candidate_id=candidate.id,
+                at=now,
+                score=score.score,
+                band=score.band,
+                reasons=score.reasons,
+                **score.indicators,
+            ),
+        )
+        saved[candidate.id] = snapshot
+        if score.band == "high" and (before is None or before.band != "high"):
+            await alert_high_risk(session, services, candidate, snapshot, now)
+    return saved
+
+
+async def refresh(
+    session: AsyncSession,
+    services: Services,
+    candidate: Candidate,
+    now: datetime,
+    *,
+    force: bool = False,
+) -> ScoreSnapshot:
+    """Score one candidate now and save the snapshot (see :func:`refresh_many`)."""
+    assert candidate.id is not None
+    return (await refresh_many(session, services, [candidate], now, force=force))[candidate.id]
+
+
+async def alert_high_risk(
+    session: AsyncSession,
+    services: Services,
+    candidate: Candidate,
+    snapshot: ScoreSnapshot,
+    now: datetime,
+) -> int | None:
+    """Queue the "entered the high-risk band" alert to the candidate's HR (once a day)."""
+    if candidate.hr_id is None:
+        return None
+    hr = await people.get_staff(session=session, staff_id=candidate.hr_id)
+    if hr is None:
+        return None
+    i18n = services.i18n
+    lang = hr.language
+    text = i18n.t(
+        lang,
+        "score.alert",
+        name=candidate.name,
+        department=candidate.department or "-",
+        score=snapshot.score,
+        reasons=reasons_text(i18n, lang, snapshot.reasons),
+        action=action_text(i18n, lang, snapshot.reasons, name=candidate.name),
+    )
+    button = Button(i18n.t(lang, "score.alert_button"), f"st:{candidate.id}")
+    day = now.astimezone(services.settings.timezone).date()
+    return await outbox.enqueue(
+        session=session,
+        kind="notice",
+        payload=Outgoing(text, (button,)).to_json(),
+        due_at=now,
+        now=now,
+        staff_id=hr.id,
+        dedupe_key=f"score-high:{candidate.id}:{day.isoformat()}",
+        category=OutboxCategory.ALERT.value,
+    )
 
 
 async def daily_recompute(db: Database, services: Services, now: datetime) -> None:
-    """Re-score every active candidate once a day (placeholder until #6 lands)."""
+    """Score every active candidate once per local day (settings.timezone).
+
+    Idempotent: candidates with a snapshot since local midnight are skipped, so
+    running it on every tick, or in two processes, scores each one once a day.
+    Batches of :data:`DAILY_BATCH` candidates, each in its own transaction.
+    """
+    since = signals.local_midnight(now, services.settings.timezone)
+    after_id = 0
+    while True:
+        async with db.session() as session:
+            batch = await signals.unscored_active(
+                session=session, since=since, after_id=after_id, limit=DAILY_BATCH
+            )
+            if not batch:
+                return
+            await refresh_many(session, services, batch, now, force=True)
+        after_id = max(c.id or 0 for c in batch)
 
 
 async def after_interaction(ctx: Context) -> None:
-    """Re-score the candidate behind this message (placeholder until #6 lands)."""
+    """Re-score the candidate behind this message, in the message's transaction."""
+    actor = ctx.actor
+    candidate = actor.candidate
+    if actor.role is not Role.CANDIDATE or candidate is None or candidate.id is None:
+        return
+    await ctx.session.flush()
+    if not await signals.is_active(session=ctx.session, candidate_id=candidate.id):
+        return
+    # A savepoint: should scoring fail, the message's own changes still commit.
+    try:
+        async with ctx.session.begin_nested():
+            await refresh(ctx.session, ctx.services, candidate, ctx.now)
+    except Exception:
+        log.exception("re-scoring candidate %s after their message failed", candidate.id)

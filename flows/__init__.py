@@ -31,6 +31,7 @@ ALL_FLOWS = (
     QUIZ_FLOW,
     SURVEY_FLOW,
     REPLY_FLOW,
+    *commands.FLOWS,
     *welcome.FLOWS,
     *broadcast.FLOWS,
     *forget.FLOWS,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ScoreSnapshot
+from storage.models import Outcome, ScoreSnapshot
 
 
 async def save(*, session: AsyncSession, snapshot: ScoreSnapshot) -> ScoreSnapshot:
@@ -45,3 +46,24 @@ async def history(
         .order_by(col(ScoreSnapshot.at), col(ScoreSnapshot.id))
     )
     return (await session.exec(stmt)).all()
+
+
+async def latest_of(*, session: AsyncSession, candidate_id: int) -> ScoreSnapshot | None:
+    """A candidate's newest snapshot, or None."""
+    stmt = (
+        select(ScoreSnapshot)
+        .where(col(ScoreSnapshot.candidate_id) == candidate_id)
+        .order_by(col(ScoreSnapshot.at).desc(), col(ScoreSnapshot.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def calibration_rows(
+    *, session: AsyncSession
+) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """Every recorded outcome (joined / reneged) with its score and indicator values."""
+    stmt = select(Outcome.outcome, Outcome.score, Outcome.features).order_by(
+        col(Outcome.at), col(Outcome.id)
+    )
+    return [(o, s, dict(f or {})) for o, s, f in (await session.exec(stmt)).all()]

@@ -1,7 +1,465 @@
-"""Placeholder: filled in by its feature."""
+"""HR reports over many candidates: /risk, /stats, /export; and /audit for admins."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from bot.charts import StatsChart, render_stats
+from bot.context import Context
+from bot.export import COLUMNS, Cell, write_workbook
+from bot.handlers import hr
+from bot.handlers.hr import (
+    STAFF_VIEW,
+    band_text,
+    hr_scope,
+    main_reason,
+    missing_items,
+    record_audit,
+    suggested_action,
+)
+from bot.messages import AttachmentKind, Button, OutgoingFile
+from bot.privacy import mask_phone
+from bot.progress import compute_progress
 from bot.router import Router
+from storage import audit, outcomes, people, reports, scores
+from storage.models import Candidate, OfferStatus, Outcome, Role, ScoreSnapshot
 
 router = Router()
+ADMINS = {Role.ADMIN}
+RISK_PAGE = 10
+AUDIT_PAGE = 20
+RATE_DAYS = 30
+TOP_REASONS = 6
+BANDS = {
+    "high": "high",
+    "h": "high",
+    "高": "high",
+    "高风险": "high",
+    "medium": "medium",
+    "mid": "medium",
+    "m": "medium",
+    "中": "medium",
+    "中风险": "medium",
+    "low": "low",
+    "l": "low",
+    "低": "low",
+    "低风险": "low",
+}
+
+
+def _who(ctx: Context) -> str:
+    """A file-name-safe tag for the staff member (admins without a staff record: 'admin')."""
+    return f"s{ctx.actor.staff.id}" if ctx.actor.staff is not None else "admin"
+
+
+def _stamp(ctx: Context) -> str:
+    return ctx.now.astimezone(ctx.tz).strftime("%Y%m%d-%H%M%S")
+
+
+def _pct(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+async def _open_candidates(ctx: Context) -> list[Candidate]:
+    """In-scope candidates still in play: no outcome recorded and the offer not declined."""
+    scope = hr_scope(ctx)
+    everyone = await people.list_candidates(session=ctx.session, hr_id=scope)
+    ids = None if scope is None else [c.id for c in everyone if c.id is not None]
+    done = await outcomes.candidates_with_outcome(session=ctx.session, candidate_ids=ids)
+    return [
+        c for c in everyone if c.id not in done and c.offer_status != OfferStatus.DECLINED.value
+    ]
+
+
+# ---- /risk -------------------------------------------------------------------------------
+
+
+def parse_risk_args(args: str) -> tuple[str, int] | None:
+    band, page = "high", 1
+    for word in args.split():
+        if word.isdigit() and int(word) > 0:
+            page = int(word)
+        elif word.lower() in BANDS:
+            band = BANDS[word.lower()]
+        else:
+            return None
+    return band, page
+
+
+@router.command("risk", roles=STAFF_VIEW, aliases=("风险",), help_key="risk.help")
+async def risk_command(ctx: Context, args: str) -> None:
+    parsed = parse_risk_args(args)
+    if parsed is None:
+        ctx.reply(ctx.t("risk.usage"))
+        return
+    await risk_page(ctx, *parsed)
+
+
+@router.payload("rk", roles=STAFF_VIEW)
+async def risk_next(ctx: Context, args: list[str]) -> None:
+    if len(args) != 2 or args[0] not in ("high", "medium", "low") or not args[1].isdigit():
+        ctx.reply(ctx.t("common.button_expired"))
+        return
+    await risk_page(ctx, args[0], int(args[1]))
+
+
+async def risk_page(ctx: Context, band: str, page: int) -> None:
+    candidates = {c.id: c for c in await _open_candidates(ctx) if c.id is not None}
+    scope_ids = None if hr_scope(ctx) is None else list(candidates)
+    latest = await scores.latest(session=ctx.session, candidate_ids=scope_ids)
+    rows = sorted(
+        ((s, candidates[cid]) for cid, s in latest.items() if s.band == band and cid in candidates),
+        key=lambda pair: (pair[0].score, pair[1].name, pair[1].id or 0),
+    )
+    label = band_text(ctx, band)
+    await record_audit(ctx, "risk_list", detail=f"{band} {page} {len(rows)}")
+    if not rows:
+        ctx.reply(ctx.t("risk.empty", band=label))
+        return
+    pages = (len(rows) + RISK_PAGE - 1) // RISK_PAGE
+    page = min(page, pages)
+    start = (page - 1) * RISK_PAGE
+    lines = [ctx.t("risk.title", band=label, total=len(rows), page=page, pages=pages)]
+    buttons = []
+    for n, (snapshot, candidate) in enumerate(rows[start : start + RISK_PAGE], start=start + 1):
+        lines.append(
+            ctx.t(
+                "risk.line",
+                n=n,
+                name=candidate.name,
+                department=candidate.department or "-",
+                phone=mask_phone(candidate.phone),
+                score=snapshot.score,
+                reason=main_reason(ctx, snapshot),
+                action=suggested_action(ctx, snapshot, candidate.name),
+            )
+        )
+        buttons.append(Button(f"{n}. {candidate.name}", f"st:{candidate.id}"))
+    if page < pages:
+        buttons.append(Button(ctx.t("common.next_page"), f"rk:{band}:{page + 1}"))
+    ctx.reply("\n".join(lines), buttons=buttons)
+
+
+# ---- /stats ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    offers: int
+    accepted: int
+    documents: int
+    trained: int
+    joined: int
+
+
+async def funnel(
+    ctx: Context, candidates: Sequence[Candidate], results: Sequence[Outcome]
+) -> Funnel:
+    """Candidates who reached each stage (each counted on its own, relative to offers).
+
+    offers: every candidate whose offer is out (not pending approval); accepted: accepted,
+    or joined; documents: every required document approved; trained: every course
+    passed; joined: outcome "joined".
+    """
+    joined = {
+        o.candidate_id
+        for o in results
+        if o.outcome == outcomes.JOINED and o.candidate_id is not None
+    }
+    offers = accepted = docs = trained = 0
+    for candidate in candidates:
+        if candidate.offer_status == OfferStatus.PENDING_APPROVAL.value:
+            continue
+        offers += 1
+        accepted += int(
+            candidate.offer_status == OfferStatus.ACCEPTED.value or candidate.id in joined
+        )
+        progress = await compute_progress(
+            session=ctx.session,
+            candidate=candidate,
+            content=ctx.services.content,
+            today=ctx.today,
+        )
+        docs += int(progress.documents_approved >= progress.documents_required)
+        trained += int(progress.courses_passed >= progress.courses_total)
+    return Funnel(offers, accepted, docs, trained, len(joined))
+
+
+async def interaction_rates(
+    ctx: Context, candidates: Sequence[Candidate], scope_ids: list[int] | None
+) -> tuple[list[date], list[float]]:
+    """For each of the last RATE_DAYS local days: share of candidates with an interaction."""
+    tz = ctx.tz
+    days = [ctx.today - timedelta(days=n) for n in range(RATE_DAYS - 1, -1, -1)]
+    since = datetime.combine(days[0], time(0), tzinfo=tz)
+    active: dict[date, set[int]] = {d: set() for d in days}
+    for cid, at in await reports.interaction_times(
+        session=ctx.session, candidate_ids=scope_ids, since=since
+    ):
+        day = at.astimezone(tz).date()
+        if day in active:
+            active[day].add(cid)
+    known = {c.id for c in candidates}
+    created = [c.created_at.astimezone(tz).date() for c in candidates]
+    rates = []
+    for day in days:
+        existing = sum(1 for d in created if d <= day)
+        rates.append(len(active[day] & known) / existing if existing else 0.0)
+    return days, rates
+
+
+def reneging_reasons(
+    ctx: Context, candidates: Sequence[Candidate], results: Sequence[Outcome]
+) -> list[tuple[str, int]]:
+    """Reasons from reneged outcomes (as HR wrote them) and declined offers, most common first."""
+    counts: Counter[str] = Counter()
+    reneged = set()
+    for outcome in results:
+        if outcome.outcome == outcomes.RENEGED:
+            counts[(outcome.reason or ctx.t("stats.reason_unknown")).strip()] += 1
+            reneged.add(outcome.candidate_id)
+    for candidate in candidates:
+        if candidate.offer_status == OfferStatus.DECLINED.value and candidate.id not in reneged:
+            code = candidate.offer_decline_reason or "other"
+            counts[ctx.t(f"offer.reason.{code}")] += 1
+    top = counts.most_common(TOP_REASONS)
+    rest = sum(counts.values()) - sum(n for _, n in top)
+    if rest:
+        top.append((ctx.t("stats.reason_rest"), rest))
+    return top
+
+
+@router.command("stats", roles=STAFF_VIEW, aliases=("统计",), help_key="stats.help")
+async def stats_command(ctx: Context, args: str) -> None:
+    scope = hr_scope(ctx)
+    candidates = list(await people.list_candidates(session=ctx.session, hr_id=scope))
+    if not candidates:
+        ctx.reply(ctx.t("stats.empty"))
+        return
+    ids = None if scope is None else [c.id for c in candidates if c.id is not None]
+    results = await outcomes.list_outcomes(session=ctx.session, candidate_ids=ids)
+    stages = await funnel(ctx, candidates, results)
+    days, rates = await interaction_rates(ctx, candidates, ids)
+    reasons = reneging_reasons(ctx, candidates, results)
+    chart = StatsChart(
+        title=ctx.t("stats.chart_title", date=ctx.today.isoformat()),
+        funnel_title=ctx.t("stats.funnel_title"),
+        funnel=[
+            (ctx.t("stats.stage_offers"), stages.offers),
+            (ctx.t("stats.stage_accepted"), stages.accepted),
+            (ctx.t("stats.stage_documents"), stages.documents),
+            (ctx.t("stats.stage_trained"), stages.trained),
+            (ctx.t("stats.stage_joined"), stages.joined),
+        ],
+        rate_title=ctx.t("stats.rate_title", days=RATE_DAYS),
+        rate_axis=ctx.t("stats.rate_axis"),
+        days=days,
+        rates=rates,
+        reasons_title=ctx.t("stats.reasons_title"),
+        reasons=reasons,
+        no_data=ctx.t("stats.no_reasons"),
+    )
+    path = ctx.settings.data_dir / "reports" / f"stats-{_who(ctx)}-{_stamp(ctx)}.png"
+    await asyncio.to_thread(render_stats, chart, path)
+    lost = sum(n for _, n in reasons)
+    summary = [
+        ctx.t(
+            "stats.summary_scope" if scope is not None else "stats.summary_scope_all",
+            count=len(candidates),
+        ),
+        ctx.t(
+            "stats.summary_funnel",
+            offers=stages.offers,
+            accepted=stages.accepted,
+            accepted_pct=_pct(stages.accepted, stages.offers),
+            documents=stages.documents,
+            documents_pct=_pct(stages.documents, stages.offers),
+            trained=stages.trained,
+            trained_pct=_pct(stages.trained, stages.offers),
+            joined=stages.joined,
+            joined_pct=_pct(stages.joined, stages.offers),
+        ),
+        ctx.t(
+            "stats.summary_rate",
+            days=RATE_DAYS,
+            average=round(100 * sum(rates) / len(rates)),
+            today=round(100 * rates[-1]),
+        ),
+    ]
+    if lost:
+        top = ctx.t("score.joiner").join(f"{label} {n}" for label, n in reasons[:3])
+        summary.append(ctx.t("stats.summary_lost", count=lost, reasons=top))
+    await record_audit(ctx, "stats", detail=str(len(candidates)))
+    ctx.reply(
+        "\n".join(summary),
+        files=[OutgoingFile(AttachmentKind.PHOTO, path.name, path=str(path))],
+    )
+
+
+# ---- /export -----------------------------------------------------------------------------
+
+
+async def export_row(
+    ctx: Context,
+    candidate: Candidate,
+    *,
+    snapshot: ScoreSnapshot | None,
+    last_seen: datetime | None,
+    outcome: Outcome | None,
+    hr_names: dict[int, str],
+) -> list[Cell]:
+    """One spreadsheet row, in COLUMNS order (full contact details: HR and admins only)."""
+    lang = ctx.actor.language
+    progress = await compute_progress(
+        session=ctx.session, candidate=candidate, content=ctx.services.content, today=ctx.today
+    )
+    missing = await missing_items(ctx, candidate, lang)
+    if last_seen is None and candidate.id is not None:
+        last_seen = hr.last_seen(
+            await people.identities_of(session=ctx.session, candidate_id=candidate.id)
+        )
+    titles = {c.id: c.title.get(lang) for c in ctx.services.content.courses}
+    missing_courses = set(missing.courses)
+    passed = [title for title in titles.values() if title not in missing_courses]
+    values: dict[str, Cell] = {
+        "id": candidate.id,
+        "name": candidate.name,
+        "phone": candidate.phone,
+        "email": candidate.email,
+        "school": candidate.school,
+        "major": candidate.major,
+        "degree": candidate.degree,
+        "department": candidate.department,
+        "position": candidate.position,
+        "hr": hr_names.get(candidate.hr_id) if candidate.hr_id is not None else None,
+        "offer_status": ctx.t(f"offer_status.{candidate.offer_status}"),
+        "progress": progress.percent,
+        "missing_documents": "、".join(missing.documents),
+        "courses_passed": "、".join(passed),
+        "score": snapshot.score if snapshot else None,
+        "band": band_text(ctx, snapshot.band) if snapshot else None,
+        "main_reason": main_reason(ctx, snapshot) if snapshot else None,
+        "last_interaction": (
+            last_seen.astimezone(ctx.tz).replace(tzinfo=None) if last_seen else None
+        ),
+        "offer_date": candidate.offer_date,
+        "training_date": candidate.training_date,
+        "onboarding_date": candidate.onboarding_date,
+        "outcome": (
+            ctx.t(f"export.outcome_{outcome.outcome}", reason=outcome.reason or "-")
+            if outcome
+            else None
+        ),
+    }
+    return [values[key] for key in COLUMNS]
+
+
+@router.command("export", roles=STAFF_VIEW, aliases=("导出",), help_key="export.help")
+async def export_command(ctx: Context, args: str) -> None:
+    scope = hr_scope(ctx)
+    candidates = list(await people.list_candidates(session=ctx.session, hr_id=scope))
+    if not candidates:
+        ctx.reply(ctx.t("export.empty"))
+        return
+    ids = [c.id for c in candidates if c.id is not None]
+    scope_ids = None if scope is None else ids
+    latest = await scores.latest(session=ctx.session, candidate_ids=scope_ids)
+    seen = await reports.last_interactions(session=ctx.session, candidate_ids=scope_ids)
+    results = {
+        o.candidate_id: o
+        for o in await outcomes.list_outcomes(session=ctx.session, candidate_ids=scope_ids)
+    }
+    hr_names = {s.id: s.name for s in await people.list_staff(session=ctx.session) if s.id}
+    rows = [
+        await export_row(
+            ctx,
+            c,
+            snapshot=latest.get(c.id or 0),
+            last_seen=seen.get(c.id or 0),
+            outcome=results.get(c.id),
+            hr_names=hr_names,
+        )
+        for c in candidates
+    ]
+    path: Path = ctx.settings.data_dir / "exports" / f"candidates-{_stamp(ctx)}-{_who(ctx)}.xlsx"
+    await asyncio.to_thread(
+        write_workbook,
+        path,
+        title=ctx.t("export.sheet_title"),
+        headers=[ctx.t(f"export.col.{key}") for key in COLUMNS],
+        rows=rows,
+    )
+    await record_audit(ctx, "export", detail=str(len(rows)))
+    ctx.reply(
+        ctx.t("export.done", count=len(rows)),
+        files=[OutgoingFile(AttachmentKind.FILE, path.name, path=str(path))],
+    )
+
+
+# ---- /audit ------------------------------------------------------------------------------
+
+
+@router.command("audit", roles=ADMINS, aliases=("审计",), help_key="audit.help")
+async def audit_command(ctx: Context, args: str) -> None:
+    page = int(args) if args.strip().isdigit() and int(args) > 0 else 1
+    await audit_page(ctx, page)
+
+
+@router.payload("au", roles=ADMINS)
+async def audit_next(ctx: Context, args: list[str]) -> None:
+    await audit_page(ctx, int(args[0]) if args and args[0].isdigit() else 1)
+
+
+def _detail(ctx: Context, action: str, detail: str) -> str:
+    """The stored detail in words for the actions this module writes; else as stored."""
+    words = detail.split()
+    if action in ("export", "stats") and detail.isdigit():
+        text = ctx.t("audit.detail_count", count=int(detail))
+    elif action == "risk_list" and len(words) == 3 and words[0] in ("high", "medium", "low"):
+        text = ctx.t(
+            "audit.detail_risk", band=band_text(ctx, words[0]), page=words[1], total=words[2]
+        )
+    elif action == "outcome" and detail in (outcomes.JOINED, outcomes.RENEGED):
+        text = ctx.t(f"audit.detail_{detail}")
+    else:
+        text = detail
+    return ctx.t("audit.detail", detail=text) if text else ""
+
+
+async def audit_page(ctx: Context, page: int) -> None:
+    entries = list(
+        await audit.latest(
+            session=ctx.session, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE
+        )
+    )
+    if not entries:
+        ctx.reply(ctx.t("audit.empty"))
+        return
+    more = len(entries) > AUDIT_PAGE
+    keys = ctx.services.i18n.keys(ctx.services.i18n.language(ctx.actor.language))
+    lines = [ctx.t("audit.title", page=page)]
+    for entry in entries[:AUDIT_PAGE]:
+        target = "-"
+        if entry.candidate_id is not None:
+            candidate = await people.get_candidate(
+                session=ctx.session, candidate_id=entry.candidate_id
+            )
+            target = candidate.name if candidate else ctx.t("audit.deleted", id=entry.candidate_id)
+        key = f"audit.action.{entry.action}"
+        lines.append(
+            ctx.t(
+                "audit.line",
+                when=entry.at.astimezone(ctx.tz).strftime("%m-%d %H:%M"),
+                actor=entry.actor,
+                action=ctx.t(key) if key in keys else entry.action,
+                target=target,
+                detail=_detail(ctx, entry.action, entry.detail),
+            )
+        )
+    buttons = [Button(ctx.t("common.next_page"), f"au:{page + 1}")] if more else []
+    ctx.reply("\n".join(lines), buttons=buttons)

@@ -524,3 +524,17 @@ def test_clean_row_reports_the_first_problem() -> None:
     with pytest.raises(_RowInvalid) as bad:
         clean_row({"name": "张三", "phone": "12345", "email": "bad"})
     assert bad.value.key == "import.row.bad_phone"
+
+
+async def test_reimport_does_not_send_a_decided_offer_back_to_approval(
+    database: Database, clock: FixedClock
+) -> None:
+    rows = [["姓名", "手机", "offer状态"], ["张三", "13800138001", "待审批"]]
+    await run_import(database, clock, csv_bytes(rows))
+    async with database.session() as session:
+        (candidate,) = await people.list_candidates(session=session)
+        assert candidate.offer_status == "pending_approval"
+        candidate.offer_status = "offered"  # the manager approved it
+        session.add(candidate)
+    await run_import(database, clock, csv_bytes(rows))
+    assert [c.offer_status for c in await all_candidates(database)] == ["offered"]

@@ -1,0 +1,312 @@
+"""The stability score on constructed candidates: formulas, bands, rules, weights, words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot import scoring
+from bot.i18n import I18n
+from bot.scoring import Signals, Thresholds, compute
+from bot.settings import Settings
+
+LATE = 30  # days after the offer: everything is expected (expected() == 1)
+
+# A candidate doing everything right, a month after the offer.
+GOOD = Signals(
+    days_since_offer=LATE,
+    sent=4,
+    replies=3,
+    taps=2,
+    clicks=1,
+    median_reply_hours=1.0,
+    days_since_interaction=0,
+    ever_interacted=True,
+    courses_assigned=3,
+    courses_attempted=3,
+    courses_passed=3,
+    quiz_ratio=1.0,
+    training_minutes=30,
+    questions=2,
+    survey_answered=True,
+    ratings={"hr_communication": 5, "next_steps": 5, "confidence": 5},
+    documents_required=4,
+    documents_submitted=4,
+    documents_approved=4,
+    has_phone=True,
+    has_email=True,
+    bound=True,
+    other_offer="no",
+)
+# ... and one doing nothing at all (but still talking to the bot, so not silent).
+IDLE = Signals(
+    days_since_offer=LATE,
+    sent=4,
+    days_since_interaction=0,
+    ever_interacted=True,
+    courses_assigned=3,
+    documents_required=4,
+    bound=True,
+)
+
+
+def codes(score: scoring.Score) -> list[str]:
+    return [r["code"] for r in score.reasons]
+
+
+# ---- expected share of the work ---------------------------------------------------------------
+
+
+def test_expected_ramps_from_day_2_to_day_16() -> None:
+    assert scoring.expected(0) == scoring.expected(2) == 0
+    assert scoring.expected(9) == pytest.approx(0.5)
+    assert scoring.expected(16) == scoring.expected(60) == 1
+
+
+# ---- interaction ------------------------------------------------------------------------------
+
+
+def test_interaction_edges_and_middle() -> None:
+    assert scoring.interaction(GOOD) == 100
+    # Four messages, no answer, a week of silence, every message left 48 h: 0.
+    none = replace(IDLE, median_reply_hours=48.0, days_since_interaction=7)
+    assert scoring.interaction(none) == 0
+    # Half answered (rate 0.5), median 24.5 h (speed 0.5), last seen 3.5 -> 3 days ago.
+    middle = replace(IDLE, replies=2, median_reply_hours=24.5, days_since_interaction=3)
+    expected = 100 * (0.5 * 0.5 + 0.25 * 0.5 + 0.25 * (1 - 3 / 7))
+    assert scoring.interaction(middle) == round(expected) == 52
+    # Nothing sent and nothing done: neutral rate 0.5, speed follows the rate.
+    quiet = replace(IDLE, sent=0, days_since_interaction=0)
+    assert scoring.interaction(quiet) == round(100 * (0.5 * 0.5 + 0.25 * 0.5 + 0.25))
+    # Taps and clicks count like replies; more responses than messages is capped.
+    assert scoring.interaction(replace(IDLE, taps=10, days_since_interaction=0)) == 100
+
+
+# ---- training ---------------------------------------------------------------------------------
+
+
+def test_training_edges_and_middle() -> None:
+    assert scoring.training(GOOD) == 100
+    assert scoring.training(IDLE) == 0
+    # No course, or too early to expect anything: 100.
+    assert scoring.training(replace(IDLE, courses_assigned=0)) == 100
+    assert scoring.training(replace(IDLE, days_since_offer=1)) == 100
+    # One of three passed, 80 % right, 5 minutes on the one course attempted.
+    middle = replace(
+        IDLE, courses_attempted=1, courses_passed=1, quiz_ratio=0.8, training_minutes=5
+    )
+    assert scoring.training(middle) == round(100 * (0.6 * (1 / 3) + 0.25 * 0.8 + 0.15 * 1))
+    # Half-way through the ramp (day 9), nothing done: only half the shortfall counts.
+    early = replace(IDLE, days_since_offer=9)
+    assert scoring.training(early) == round(100 * (0.6 * 0.5 + 0.25 * 0.5 + 0.15 * 0.5))
+
+
+# ---- feedback ---------------------------------------------------------------------------------
+
+
+def test_feedback_edges_and_middle() -> None:
+    assert scoring.feedback(GOOD) == 100
+    # Late, no survey, no questions: only the neutral half of "questions" is left.
+    assert scoring.feedback(IDLE) == round(100 * 0.2 * 0.5) == 10
+    # All ratings 1: the survey counts, the ratings do not.
+    ones = replace(IDLE, survey_answered=True, ratings={"a": 1, "b": 1, "c": 1})
+    assert scoring.feedback(ones) == round(100 * (0.35 + 0 + 0.1))
+    middle = replace(IDLE, survey_answered=True, ratings={"a": 3, "b": 3}, questions=1)
+    assert scoring.feedback(middle) == round(100 * (0.35 + 0.45 * 0.5 + 0.2 * 0.75))
+    # Day 0: not answering yet is fine.
+    assert scoring.feedback(replace(IDLE, days_since_offer=0)) == round(100 * (0.35 + 0.45 + 0.1))
+
+
+# ---- completeness -----------------------------------------------------------------------------
+
+
+def test_completeness_edges_and_middle() -> None:
+    assert scoring.completeness(GOOD) == 100
+    nothing = replace(IDLE, bound=False)
+    assert scoring.completeness(nothing) == 0
+    # 2 of 4 submitted, 1 approved: (2 + 1) / 8 done; phone, no email, bound.
+    middle = replace(IDLE, documents_submitted=2, documents_approved=1, has_phone=True)
+    assert scoring.completeness(middle) == round(100 * (0.8 * 3 / 8 + 0.2 * 2 / 3))
+    assert scoring.completeness(replace(IDLE, documents_required=0)) == round(100 * (0.8 + 0.2 / 3))
+
+
+# ---- external ---------------------------------------------------------------------------------
+
+
+def test_external_values() -> None:
+    assert scoring.external(GOOD) == 100
+    assert scoring.external(replace(GOOD, other_offer=None)) == 80  # not asked
+    assert scoring.external(replace(GOOD, other_offer="private")) == 50
+    assert scoring.external(replace(GOOD, other_offer="yes")) == 0
+    assert scoring.external(replace(GOOD, other_offer_tag=True)) == 0  # HR tag beats "no"
+    assert scoring.external(replace(GOOD, offer_delayed=True)) == 60
+
+
+# ---- score, bands, rules ---------------------------------------------------------------------
+
+
+def test_score_is_the_weighted_sum_of_the_indicators() -> None:
+    weights = Settings(_env_file=None).score_weights  # type: ignore[call-arg]
+    assert compute(GOOD, weights).score == 100
+    result = compute(IDLE, weights)
+    ind = result.indicators
+    manual = sum(weights[name] * ind[name] for name in scoring.INDICATORS)
+    assert result.score == round(manual)
+    assert result.band == "high"
+
+
+@pytest.mark.parametrize(
+    ("score", "band"), [(25, "high"), (59, "high"), (60, "medium"), (80, "medium"), (81, "low")]
+)
+def test_bands_at_the_thresholds(score: int, band: str) -> None:
+    assert scoring.band_of(score, Thresholds()) == band
+    # All the weight on interaction, 75 messages sent, R answered, seen today:
+    # interaction = 100 * (0.5 * R/75 + 0.25 * R/75 + 0.25) = R + 25.
+    signals = replace(IDLE, sent=75, replies=score - 25, days_since_interaction=0)
+    result = compute(signals, {"interaction": 1})
+    assert (result.score, result.band) == (score, band)
+
+
+def test_thresholds_come_from_settings() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, score_high_risk_below=50, score_low_risk_above=70, silence_days=5
+    )
+    thresholds = Thresholds.from_settings(settings)
+    assert [scoring.band_of(s, thresholds) for s in (49, 50, 70, 71)] == [
+        "high",
+        "medium",
+        "medium",
+        "low",
+    ]
+    assert compute(replace(GOOD, days_since_interaction=4), {}, thresholds).band == "low"
+    assert compute(replace(GOOD, days_since_interaction=5), {}, thresholds).band == "high"
+
+
+def test_silence_rule_puts_a_good_score_in_the_high_band() -> None:
+    silent = replace(GOOD, days_since_interaction=4)
+    result = compute(silent, scoring.DEFAULT_WEIGHTS)
+    assert result.score > 80 and result.band == "high"
+    assert result.reasons[0] == {"code": "silent", "days": 4}
+    two_days = compute(replace(GOOD, days_since_interaction=2), scoring.DEFAULT_WEIGHTS)
+    assert two_days.band == "low" and "silent" not in codes(two_days)
+    exactly = compute(replace(GOOD, days_since_interaction=3), scoring.DEFAULT_WEIGHTS)
+    assert exactly.band == "high" and exactly.reasons[0] == {"code": "silent", "days": 3}
+
+
+def test_drop_rule_compares_with_the_best_of_the_last_week() -> None:
+    weights = scoring.DEFAULT_WEIGHTS
+    now = compute(replace(GOOD, other_offer="private"), weights).score  # 95
+    assert now == 95
+    dropped = compute(replace(GOOD, other_offer="private", best_recent_score=now + 15), weights)
+    assert {"code": "drop", "points": 15} in dropped.reasons
+    small = compute(replace(GOOD, other_offer="private", best_recent_score=now + 14), weights)
+    assert "drop" not in codes(small)
+    assert "drop" not in codes(compute(GOOD, weights))  # no history
+
+
+def test_weights_from_settings_change_the_score() -> None:
+    signals = replace(GOOD, courses_passed=0, courses_attempted=0, quiz_ratio=None)  # training 0
+    default = Settings(_env_file=None).score_weights  # type: ignore[call-arg]
+    assert compute(signals, default).score == 75
+    heavy = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        score_weight_training=75,
+        score_weight_interaction=25,
+        score_weight_feedback=0,
+        score_weight_completeness=0,
+        score_weight_external=0,
+    ).score_weights
+    assert compute(signals, heavy).score == 25  # 0.75 * 0 + 0.25 * 100
+    none = Settings(  # type: ignore[call-arg]
+        _env_file=None, score_weight_training=0
+    ).score_weights
+    assert compute(signals, none).score == 100  # training no longer counts
+
+
+def test_reasons_most_important_first() -> None:
+    signals = replace(
+        IDLE,
+        days_since_interaction=5,
+        other_offer="yes",
+        survey_answered=True,
+        ratings={"hr_communication": 4, "next_steps": 2, "confidence": 1},
+        worried_team=True,
+        documents_submitted=1,
+        best_recent_score=90,
+    )
+    result = compute(signals, scoring.DEFAULT_WEIGHTS)
+    assert codes(result)[:7] == [
+        "silent",
+        "other_offer",
+        "drop",
+        "worried_team",
+        "low_rating",
+        "low_rating",
+        "training_behind",
+    ]
+    assert result.reasons[4] == {"code": "low_rating", "topic": "confidence", "rating": 1}
+    assert {"code": "docs_missing", "count": 3} in result.reasons
+    assert "low_interaction" not in codes(result)  # silence says it already
+
+
+def test_no_reasons_for_a_good_candidate() -> None:
+    assert compute(GOOD, scoring.DEFAULT_WEIGHTS).reasons == []
+
+
+# ---- words ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def i18n() -> I18n:
+    return I18n()
+
+
+def test_reason_and_action_texts(i18n: I18n) -> None:
+    assert scoring.reason_text(i18n, "zh", {"code": "silent", "days": 4}) == "已经 4 天没有任何互动"
+    assert scoring.reason_text(i18n, "en", {"code": "silent", "days": 4}) == "silent for 4 days"
+    low = {"code": "low_rating", "topic": "hr_communication", "rating": 2}
+    assert scoring.reason_text(i18n, "zh", low) == "问卷里「与 HR 的沟通」只打了 2 分"
+    assert scoring.reason_text(i18n, "en", {"code": "docs_missing", "count": 2}) == (
+        "2 documents still missing"
+    )
+    assert scoring.band_label(i18n, "zh", "high") == "高风险"
+    assert scoring.band_label(i18n, "en", "medium") == "medium risk"
+    offer: list[dict[str, object]] = [
+        {"code": "other_offer"},
+        {"code": "docs_missing", "count": 1},
+    ]
+    assert scoring.action_text(i18n, "en", offer, name="Zhang San") == (
+        "send the team's daily-life video and call them; remind them with /remind Zhang San"
+    )
+    assert "约经理" in scoring.action_text(i18n, "zh", [{"code": "worried_team"}])
+    assert "约经理" in scoring.action_text(
+        i18n, "zh", [{"code": "low_rating", "topic": "confidence", "rating": 1}]
+    )
+    assert "/remind not-trained" in scoring.action_text(i18n, "en", [{"code": "training_behind"}])
+    assert scoring.action_text(i18n, "zh", []) == "暂时不需要特别跟进"
+    # Every reason code has words in both languages and an action.
+    every = [
+        *compute(
+            replace(
+                IDLE,
+                days_since_interaction=5,
+                other_offer="private",
+                offer_delayed=True,
+                bound=False,
+                worried_team=True,
+                survey_answered=False,
+                best_recent_score=100,
+            ),
+            scoring.DEFAULT_WEIGHTS,
+        ).reasons,
+        {"code": "low_interaction"},
+        {"code": "other_offer"},
+        low,
+    ]
+    assert {r["code"] for r in every} == set(scoring.ACTIONS) | {"low_rating"}
+    for reason in every:
+        for lang in ("zh", "en"):
+            assert f"score.reason.{reason['code']}" in i18n.keys(lang)
+            assert "{" not in scoring.reason_text(i18n, lang, reason)
+            assert scoring.action_text(i18n, lang, [reason]) != i18n.t(lang, "score.action.none")
