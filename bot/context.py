@@ -110,6 +110,8 @@ class Context:
     now: datetime
     replies: list[Outgoing] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    # Outbox rows a handler wrote itself that are due now: sent right after the commit.
+    outbox_ids: list[int] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:

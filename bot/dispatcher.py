@@ -178,7 +178,7 @@ class Dispatcher:
             await self._route(ctx)
             for hook in self.after_route:
                 await hook(ctx)
-            ids = await self._enqueue(ctx)
+            ids = [*await self._enqueue(ctx), *ctx.outbox_ids]
             await events.mark_processed(
                 session=session, platform=platform, event_id=event_id, now=now
             )

@@ -109,7 +109,7 @@ async def ask_offers(turn: Turn) -> Ask:
 async def handle_offers(turn: Turn, answer: Answer) -> Go | Stay:
     if answer.choice not in OFFER_ANSWERS:
         return Stay(turn.t("flow.hint.choice"))
-    other_offers = None if answer.choice == "private" else answer.choice
+    other_offers = answer.choice
     if other_offers == "yes":
         await _tell_hr(turn, "survey.hr_other_offers")
     ctx = turn.ctx

@@ -353,18 +353,19 @@ async def send_reminder(ctx: Context, candidate: Candidate, missing: Missing, ki
     assert candidate.id is not None
     tz = ZoneInfo(candidate.timezone) if candidate.timezone else ctx.settings.timezone
     local_day = ctx.now.astimezone(tz).date().isoformat()
+    due = next_allowed(ctx.now, tz, ctx.settings.quiet_hours_start, ctx.settings.quiet_hours_end)
     row = await outbox.enqueue(
         session=ctx.session,
         kind="notice",
         payload=Outgoing(reminder_text(ctx, candidate, missing, kind)).to_json(),
-        due_at=next_allowed(
-            ctx.now, tz, ctx.settings.quiet_hours_start, ctx.settings.quiet_hours_end
-        ),
+        due_at=due,
         now=ctx.now,
         candidate_id=candidate.id,
         category=OutboxCategory.REMINDER.value,
         dedupe_key=f"remind:{candidate.id}:{kind}:{local_day}",
     )
+    if row is not None and due <= ctx.now:
+        ctx.outbox_ids.append(row)
     return row is not None
 
 

@@ -74,7 +74,7 @@ async def test_low_ratings_alert_hr_at_once(app: App, chat: MemoryAdapter) -> No
     [row] = await responses(app, candidate)
     assert row.ratings == {"hr_communication": 2, "next_steps": 3, "confidence": 1}
     assert row.looking_forward is None and row.open_questions is None
-    assert row.other_offers is None
+    assert row.other_offers == "private"
     assert len(hr_texts(chat, hr_before)) == 2
 
 
