@@ -4,6 +4,9 @@ Each typed line is a message from the current identity. ``:as NAME`` switches
 person, ``:who`` lists people, ``:clock +3d`` moves the bot's clock,
 ``:file PATH`` sends a file, ``:quit`` ends. Buttons are numbered; type the
 number to tap one. Reading a script from a pipe prints a transcript.
+
+``:clock`` moves time in steps of at most an hour and lets the bot tick after
+each step, so scheduled messages print at the (local) time they would arrive.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import asyncio
 import mimetypes
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TextIO
+from zoneinfo import ZoneInfo
 
 from adapters.base import BaseAdapter
 from bot.clock import Clock, parse_delta
@@ -30,6 +34,8 @@ from bot.messages import (
 )
 
 PLATFORM = "console"
+# The largest step ``:clock`` moves time by before letting the bot tick.
+CLOCK_STEP = timedelta(hours=1)
 
 
 class ConsoleDirectory(Protocol):
@@ -59,6 +65,7 @@ class ConsoleAdapter(BaseAdapter):
         interactive: bool,
         first_user: str = "访客",
         on_clock_moved: Callable[[], Awaitable[None]] | None = None,
+        tz: ZoneInfo | None = None,
     ) -> None:
         super().__init__()
         self.directory = directory
@@ -68,7 +75,10 @@ class ConsoleAdapter(BaseAdapter):
         self.interactive = interactive
         self.user = first_user
         self.on_clock_moved = on_clock_moved
+        self.tz = tz
         self._buttons: dict[str, tuple[Button, ...]] = {}
+        # While :clock runs, the simulated time not yet shown above the next message.
+        self._untold_time: datetime | None = None
 
     async def start(self) -> None:
         note = await self.directory.switch(self.user)
@@ -127,15 +137,28 @@ class ConsoleAdapter(BaseAdapter):
         return True
 
     async def _move_clock(self, arg: str) -> None:
-        if arg:
-            try:
-                self.clock.advance(parse_delta(arg))
-            except ValueError:
-                self._print("usage: :clock +3d (or +12h, +30m)")
-                return
-        self._print(f"🕒 {self.clock.now().isoformat(timespec='minutes')}")
-        if arg and self.on_clock_moved is not None:
-            await self.on_clock_moved()
+        """Advance in steps of at most :data:`CLOCK_STEP`, letting the bot tick after each."""
+        try:
+            remaining = parse_delta(arg) if arg else timedelta()
+        except ValueError:
+            self._print("usage: :clock +3d (or +12h, +30m)")
+            return
+        try:
+            while remaining > timedelta():
+                step = min(remaining, CLOCK_STEP)
+                self.clock.advance(step)
+                remaining -= step
+                self._untold_time = self.clock.now()
+                if self.on_clock_moved is not None:
+                    await self.on_clock_moved()
+        finally:
+            self._untold_time = None
+        self._print(f"🕒 {self._local(self.clock.now())}")
+
+    def _local(self, when: datetime) -> str:
+        if self.tz is None:
+            return when.isoformat(timespec="minutes")
+        return f"{when.astimezone(self.tz):%Y-%m-%d %H:%M %a} ({self.tz.key})"
 
     async def _send_file(self, arg: str) -> None:
         path = Path(arg).expanduser()
@@ -171,6 +194,9 @@ class ConsoleAdapter(BaseAdapter):
         if message.buttons:
             lines.append("  ".join(f"[{n}] {b.label}" for n, b in enumerate(message.buttons, 1)))
             self._buttons[to.user_id] = message.buttons
+        if self._untold_time is not None:  # arriving while :clock moves time
+            self._print(f"🕒 {self._local(self._untold_time)}")
+            self._untold_time = None
         pad = " " * len(prefix)
         self._print(
             "\n".join(prefix + line if i == 0 else pad + line for i, line in enumerate(lines))

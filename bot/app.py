@@ -18,7 +18,11 @@ from bot.dispatcher import Dispatcher
 from bot.handlers import bare_code, build_router
 from bot.i18n import I18n
 from bot.importer import ImportReport
+from bot.jobs import AFTER_ROUTE, TICK_JOBS
+from bot.leader import Leader
+from bot.scheduler import TickScheduler
 from bot.settings import Settings
+from bot.tick import TickJob, run_jobs
 from bot.web import WebServer
 from content import ContentPack, FaqMatcher, load_content
 from flows.engine import FlowEngine
@@ -53,7 +57,7 @@ class App:
         self.router = build_router()
         self.router.include(flows.router)
         self.flows = FlowEngine(flows.ALL_FLOWS)
-        self.courier = Courier(self.db, self.clock, self.i18n)
+        self.courier = Courier(self.db, self.clock, self.i18n, settings)
         self.services = Services(
             settings,
             self.clock,
@@ -68,7 +72,13 @@ class App:
         self.dispatcher.interceptors.append(self.flows.intercept)
         self.dispatcher.text_handlers.append(bare_code)
         self.dispatcher.text_handlers.extend(flows.TEXT_HANDLERS)
+        self.dispatcher.after_route.extend(AFTER_ROUTE)
+        self.tick_jobs: list[TickJob] = list(TICK_JOBS)
         self.adapters: list[BaseAdapter] = []
+        # Set by start_scheduling (run_platforms); without it this process ticks on its own.
+        self.leader: Leader | None = None
+        self.scheduler: TickScheduler | None = None
+        self._tick_lock = asyncio.Lock()
 
     async def prepare(self) -> None:
         """Check the database answers and bring its schema up to date."""
@@ -109,11 +119,12 @@ class App:
             stdin=stdin,
             stdout=stdout,
             interactive=interactive,
-            on_clock_moved=self.courier.drain_quietly,
+            on_clock_moved=self.tick,
+            tz=self.settings.timezone,
         )
         self.add_adapter(console)
         await console.start()
-        await self.courier.drain()
+        await self.tick()  # the console is its own leader: due work first
         await console.run()
 
     async def run_platforms(self, stop: asyncio.Event) -> None:
@@ -122,7 +133,7 @@ class App:
 
         cache = SharedCache(self.db, self.clock)
         adapters = build_platform_adapters(self.settings, cache=cache, clock=self.clock)
-        web = WebServer(self.db, self.settings.http_host, self.settings.http_port)
+        web = WebServer(self.db, self.settings.http_host, self.settings.http_port, clock=self.clock)
         for adapter in adapters:
             self.add_adapter(adapter)
             web.add_routes(adapter.routes())
@@ -137,26 +148,65 @@ class App:
             for adapter in adapters:
                 await adapter.start()
                 log.info("%s adapter started", adapter.platform)
+            await self.start_scheduling()
             while not stop.is_set():
                 await self.housekeeping()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
         finally:
+            await self.stop_scheduling()
             await self.dispatcher.drain_background()
             await web.stop()
 
+    async def start_scheduling(self) -> None:
+        """Campaign for leadership; the leader runs the scheduler (ticks), others only serve."""
+        scheduler = TickScheduler(self.tick, self.settings)
+        self.scheduler = scheduler
+        self.leader = Leader(
+            self.settings.database_url,
+            lease_seconds=self.settings.leader_lease_seconds,
+            on_elected=scheduler.on_elected,
+            on_deposed=scheduler.on_deposed,
+        )
+        await self.leader.start()
+
+    async def stop_scheduling(self) -> None:
+        """Stop ticking, let a running tick finish, and release leadership."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            await self.scheduler.idle()
+        if self.leader is not None:
+            await self.leader.stop()
+
     async def housekeeping(self) -> None:
-        """Pick up deliveries and sends left behind by a process that died."""
+        """Every process: pick up deliveries left behind by a process that died.
+
+        Without a leader election (tests, the console, scripts) this process is
+        the only one, so it also ticks; under :meth:`start_scheduling` the
+        leader's scheduler does that.
+        """
         try:
             await self.dispatcher.recover()
-            async with self.db.session() as session:
-                ids = await flows.escalate_tickets(session, self.services, self.clock.now())
-            await self.courier.deliver(ids)
-            await self.courier.drain()
+            if self.leader is None:
+                await self.tick()
         except Exception:
             log.exception("housekeeping failed")
 
+    async def tick(self) -> None:
+        """The periodic work: every tick job, then send whatever is due.
+
+        Runs in the leader only. Ticks never overlap in one process; jobs
+        dedupe through the database, so a tick repeated anywhere adds nothing.
+        """
+        async with self._tick_lock:
+            await run_jobs(self.db, self.services, self.tick_jobs)
+            try:
+                await self.courier.drain()
+            except Exception:
+                log.exception("draining the outbox failed")
+
     async def close(self) -> None:
+        await self.stop_scheduling()
         for adapter in self.adapters:
             await adapter.stop()
         await self.db.dispose()

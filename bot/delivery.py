@@ -1,4 +1,10 @@
-"""The courier: sends outbox rows through the platform adapters and records the outcome."""
+"""The courier: sends outbox rows through the platform adapters and records the outcome.
+
+Scheduled rows follow the sender rules: a push, reminder or broadcast is not
+sent in the candidate's quiet hours (the row waits until the morning, which
+is not an attempt), and a row past its ``expires_at`` is marked expired
+instead of being sent late.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,28 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import I18n
 from bot.messages import Attachment, ChatAddress, DeliveryError, Outgoing
+from bot.quiet import is_quiet, next_allowed
+from bot.settings import Settings
 from storage import outbox, people
 from storage.db import Database
-from storage.models import Outbox
+from storage.models import Outbox, OutboxCategory
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Categories that wait for the end of the recipient's quiet hours.
+QUIET_CATEGORIES = frozenset(
+    {OutboxCategory.PUSH.value, OutboxCategory.REMINDER.value, OutboxCategory.BROADCAST.value}
+)
+# One drain sends at most this many rows (a bound, so a drain always ends).
+DRAIN_MAX_ROWS = 5000
 
 
 class Transport(Protocol):
@@ -41,10 +56,14 @@ def backoff(attempt: int) -> timedelta:
 class Courier:
     """Delivers outbox rows; a row is claimed with a lease so only one process sends it."""
 
-    def __init__(self, db: Database, clock: Clock, i18n: I18n) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, i18n: I18n, settings: Settings | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.i18n = i18n
+        # Without settings (tests of the bare courier) there are no quiet hours.
+        self.settings = settings
         self.transports: dict[str, Transport] = {}
 
     def register(self, transport: Transport) -> None:
@@ -62,28 +81,38 @@ class Courier:
         for row_id in ids:
             await self._send_one(row_id)
 
-    async def drain(self, limit: int = 200) -> int:
-        """Send every row that is due (or whose sender died); return how many were tried."""
-        async with self.db.session() as session:
-            ids = await outbox.due_ids(session=session, now=self.clock.now(), limit=limit)
-        await self.deliver(ids)
-        return len(ids)
+    async def drain(self, limit: int = 200, max_rows: int = DRAIN_MAX_ROWS) -> int:
+        """Send every row that is due (or whose sender died); return how many were tried.
 
-    async def drain_quietly(self) -> None:
-        """:meth:`drain`, for callbacks that expect no result."""
-        await self.drain()
-
-    async def _address(self, row: Outbox) -> ChatAddress | None:
-        async with self.db.session() as session:
-            if row.identity_id is not None:
-                identity = await people.identity_by_id(session=session, identity_id=row.identity_id)
-                candidates = [identity] if identity is not None else []
-            else:
-                candidates = list(
-                    await people.identities_of(
-                        session=session, candidate_id=row.candidate_id, staff_id=row.staff_id
-                    )
+        Works in batches of ``limit`` until nothing more is due. Each row is
+        tried at most once per drain, so a row retried or deferred to "now"
+        does not keep the drain going; ``max_rows`` bounds one drain.
+        """
+        tried: set[int] = set()
+        while len(tried) < max_rows:
+            async with self.db.session() as session:
+                ids = await outbox.due_ids(
+                    session=session,
+                    now=self.clock.now(),
+                    limit=min(limit, max_rows - len(tried)),
+                    exclude=tried,
                 )
+            if not ids:
+                break
+            tried.update(ids)
+            await self.deliver(ids)
+        return len(tried)
+
+    async def _address(self, session: AsyncSession, row: Outbox) -> ChatAddress | None:
+        if row.identity_id is not None:
+            identity = await people.identity_by_id(session=session, identity_id=row.identity_id)
+            candidates = [identity] if identity is not None else []
+        else:
+            candidates = list(
+                await people.identities_of(
+                    session=session, candidate_id=row.candidate_id, staff_id=row.staff_id
+                )
+            )
         usable = [i for i in candidates if not i.unreachable]
         # The platform they used last, among those this process can send on.
         for identity in usable:
@@ -94,12 +123,53 @@ class Courier:
             return ChatAddress(first.platform, first.user_id, first.chat_id)
         return None
 
-    async def _send_one(self, row_id: int) -> None:
+    async def _quiet_zone(self, session: AsyncSession, row: Outbox) -> ZoneInfo | None:
+        """The recipient candidate's time zone when the row must respect quiet hours."""
+        if self.settings is None or row.category not in QUIET_CATEGORIES:
+            return None
+        candidate_id = row.candidate_id
+        if candidate_id is None and row.identity_id is not None:
+            identity = await people.identity_by_id(session=session, identity_id=row.identity_id)
+            candidate_id = identity.candidate_id if identity is not None else None
+        candidate = (
+            await people.get_candidate(session=session, candidate_id=candidate_id)
+            if candidate_id is not None
+            else None
+        )
+        if candidate is not None and candidate.timezone:
+            try:
+                return ZoneInfo(candidate.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("candidate %s has an unknown time zone", candidate.id)
+        return self.settings.timezone
+
+    async def _claim(self, row_id: int) -> tuple[Outbox, ChatAddress | None] | None:
+        """Claim the row and find where it goes, in one transaction; None when it is not
+        ours to send now (taken, not due), expired, or handed back for the morning."""
+        now = self.clock.now()
         async with self.db.session() as session:
-            row = await outbox.claim(session=session, row_id=row_id, now=self.clock.now())
-        if row is None:
+            row = await outbox.claim(session=session, row_id=row_id, now=now)
+            if row is None:
+                return None
+            if row.expires_at is not None and row.expires_at <= now:
+                log.info("outbox row %s expired at %s; not sent", row_id, row.expires_at)
+                await outbox.mark_expired(session=session, row_id=row_id)
+                return None
+            tz = await self._quiet_zone(session, row)
+            if tz is not None and self.settings is not None:
+                start, end = self.settings.quiet_hours_start, self.settings.quiet_hours_end
+                if is_quiet(now, tz, start, end):
+                    until = next_allowed(now, tz, start, end)
+                    log.info("outbox row %s waits for quiet hours to end (%s)", row_id, until)
+                    await outbox.defer(session=session, row_id=row_id, until=until)
+                    return None
+            return row, await self._address(session, row)
+
+    async def _send_one(self, row_id: int) -> None:
+        claimed = await self._claim(row_id)
+        if claimed is None:
             return
-        address = await self._address(row)
+        row, address = claimed
         error: DeliveryError | None = None
         if address is None:
             error = DeliveryError("no chat account to deliver to", permanent=True)

@@ -1,12 +1,728 @@
-"""The push planner (issue #5): decides, for each candidate, what to send and when."""
+"""The push planner (issue #5): decides, for each candidate, what to send and when.
+
+Every tick it walks the plannable candidates in batches, works out which
+journey slots are due for each (pure date arithmetic, no queries), drops the
+ones already written (their dedupe key exists), and only for candidates left
+with work opens a transaction: lock the candidate, re-read what they were
+sent, apply mute, the weekly cap and the one-reminder-a-day rule, pick the
+best unreceived item, render it and write the outbox row with its receipts.
+The rules are described in docs/pushes.md.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import PurePath
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Services
+from bot.messages import AttachmentKind, Button, Link, Outgoing, OutgoingFile
+from bot.progress import Progress
+from bot.quiet import next_allowed
+from content.audience import Profile, match
+from content.models import ContentItem, JourneySlot, china_holiday_date
+from content.render import TemplateProblem, render, render_item
+from storage import courses, documents, links, outbox, pushes
 from storage.db import Database
+from storage.models import (
+    Candidate,
+    DocumentStatus,
+    OfferStatus,
+    OutboxCategory,
+    WelcomeMessage,
+)
+from storage.pushes import ScheduledRow
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+CAP_WINDOW = timedelta(days=7)
+# After its slot lapses, a written row may still wait this long (e.g. for the morning).
+EXPIRY_GRACE = timedelta(days=1)
+MAX_NEWS = 3
+# The receipt id of a manager's welcome message (one per candidate, whichever version). The
+# colon keeps it apart from library ids ([a-z0-9_]; the library has an item "welcome").
+MANAGER_WELCOME_ITEM = "manager:welcome"
+
+_DATE_ANCHORS = {
+    "offer": "offer_date",
+    "training": "training_date",
+    "onboarding": "onboarding_date",
+    "doc_deadline": "doc_deadline",
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_BLOCKED_OFFERS = (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
+
+
+# ---- when slots are due --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One slot on one date for one candidate: due from ``due`` until ``lapse``."""
+
+    slot: JourneySlot
+    key: str  # "team_intro", "weekly_news:2026-06-05", "birthday:2026", "mid_autumn:2026"
+    day: date
+    due: datetime
+    lapse: datetime
+
+    def dedupe_key(self, candidate_id: int) -> str:
+        return f"push:{candidate_id}:{self.key}"
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str | None, default: str) -> ZoneInfo:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("unknown time zone %r; using %s", name, default)
+    return ZoneInfo(default)
+
+
+def candidate_zone(candidate: Candidate, default: str) -> ZoneInfo:
+    """The candidate's time zone, else the configured default."""
+    return _zone(candidate.timezone, default)
+
+
+@lru_cache(maxsize=128)
+def holiday_date(year: int, name: str) -> tuple[date, str] | None:
+    """The first day of the named Chinese holiday in ``year`` and its Chinese name."""
+    day = china_holiday_date(name, year)
+    if day is None:
+        return None
+    english = holidays.China(years=year, language="en_US").get(day, "").split("; ")
+    chinese = holidays.China(years=year, language="zh_CN").get(day, "").split("; ")
+    index = english.index(name) if name in english else 0
+    return day, chinese[index] if index < len(chinese) and chinese[index] else name
+
+
+def _birthday_in(birthday: date, year: int) -> date:
+    """This year's birthday; 29 February is celebrated on the 28th in other years."""
+    try:
+        return birthday.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def _slot_dates(slot: JourneySlot, candidate: Candidate, today: date) -> Iterable[tuple[str, date]]:
+    """(slot key, date) of every occurrence of ``slot`` that may be open around ``today``."""
+    if slot.anchor in _DATE_ANCHORS:
+        base: date | None = getattr(candidate, _DATE_ANCHORS[slot.anchor])
+        if base is not None:
+            yield slot.id, base + timedelta(days=slot.days)
+    elif slot.anchor == "weekly":
+        if slot.weekday is None:
+            return
+        latest = today - timedelta(days=(today.weekday() - WEEKDAYS.index(slot.weekday)) % 7)
+        for weeks in range(slot.max_delay_days // 7 + 2):
+            day = latest - timedelta(weeks=weeks)
+            yield f"{slot.id}:{day.isoformat()}", day
+    elif slot.anchor == "birthday":
+        if candidate.birthday is None:
+            return
+        for year in (today.year - 1, today.year):
+            yield f"{slot.id}:{year}", _birthday_in(candidate.birthday, year)
+    elif slot.anchor == "holiday" and slot.holiday:
+        for year in (today.year - 1, today.year):
+            found = holiday_date(year, slot.holiday)
+            if found is not None:
+                yield f"{slot.id}:{year}", found[0]
+
+
+def occurrences(
+    candidate: Candidate, journey: Sequence[JourneySlot], now: datetime, tz: ZoneInfo
+) -> list[Occurrence]:
+    """The slot occurrences open at ``now``: due, and not yet lapsed.
+
+    An occurrence is due at its date's ``at`` (local time) and lapses at the end
+    of the local day ``max_delay_days`` after its date.
+    """
+    today = now.astimezone(tz).date()
+    found: list[Occurrence] = []
+    for slot in journey:
+        hour, minute = (int(part) for part in slot.at.split(":"))
+        for key, day in _slot_dates(slot, candidate, today):
+            due = datetime.combine(day, time(hour, minute), tzinfo=tz)
+            lapse = datetime.combine(
+                day + timedelta(days=slot.max_delay_days + 1), time(), tzinfo=tz
+            )
+            if due <= now < lapse:
+                found.append(Occurrence(slot, key, day, due, lapse))
+    return found
+
+
+# ---- what to send ----------------------------------------------------------------------------
+
+
+def profile_of(candidate: Candidate) -> Profile:
+    return Profile(
+        major=candidate.major,
+        position=candidate.position,
+        department=candidate.department,
+        degree=candidate.degree,
+        motivation=candidate.motivation,
+        tags=tuple(candidate.tags or ()),
+        hometown=candidate.hometown,
+        work_city=candidate.work_city,
+    )
+
+
+def is_digest(slot: JourneySlot) -> bool:
+    """Weekly slots and slots with a ``digest`` item send several items in one message."""
+    return slot.anchor == "weekly" or slot.digest is not None
+
+
+def ranked_items(
+    items: Sequence[ContentItem], profile: Profile, today: date, received: set[str]
+) -> list[ContentItem]:
+    """The items the candidate may get, best first: (specificity, priority), then id."""
+    scored: list[tuple[tuple[int, int, str], ContentItem]] = []
+    for item in items:
+        if item.id in received:
+            continue
+        if not item.available(today):
+            continue
+        specificity = match(item.audience, profile)
+        if specificity is not None:
+            scored.append(((-specificity, -item.priority, item.id), item))
+    return [item for _, item in sorted(scored, key=lambda pair: pair[0])]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What one occurrence will send (items best first; the first that renders is used)."""
+
+    occurrence: Occurrence
+    category: str
+    due_at: datetime
+    items: tuple[ContentItem, ...] = ()
+    frame: ContentItem | None = None  # digests only
+    welcome: WelcomeMessage | None = None
+
+
+@dataclass(slots=True)
+class CandidateState:
+    """What the limits and the item choice look at, for one candidate."""
+
+    received: set[str]
+    rows: list[ScheduledRow]
+    welcome: WelcomeMessage | None = None
+    # Titles of documents still missing; None while not looked up (then assumed some are).
+    missing_documents: list[str] | None = None
+
+
+@dataclass(slots=True)
+class _Library:
+    """The content items by trigger, built once per tick."""
+
+    by_trigger: dict[str, list[ContentItem]] = field(default_factory=dict)
+    by_id: dict[str, ContentItem] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, items: Sequence[ContentItem]) -> _Library:
+        library = cls()
+        for item in items:
+            library.by_id[item.id] = item
+            if item.trigger is not None:
+                library.by_trigger.setdefault(item.trigger, []).append(item)
+        return library
+
+
+def category_of(slot: JourneySlot) -> str:
+    """REMINDER for transactional slots, PUSH for the rest."""
+    return (OutboxCategory.REMINDER if slot.transactional else OutboxCategory.PUSH).value
+
+
+def held_back(
+    candidate: Candidate,
+    slot: JourneySlot,
+    rows: Sequence[ScheduledRow],
+    due_at: datetime,
+    tz: ZoneInfo,
+    weekly_cap: int,
+) -> bool:
+    """Whether mute, the weekly cap or the one-reminder-a-day rule stops a row due at ``due_at``.
+
+    Reminders: another REMINDER row on the same local day. Other pushes: /mute, or
+    ``weekly_cap`` PUSH rows due in the 7 days before ``due_at`` (or later).
+    """
+    category = category_of(slot)
+    if slot.transactional:
+        day = due_at.astimezone(tz).date()
+        return any(r.category == category and r.due_at.astimezone(tz).date() == day for r in rows)
+    if candidate.muted_at is not None:
+        return True
+    since = due_at - CAP_WINDOW
+    return sum(1 for r in rows if r.category == category and r.due_at > since) >= weekly_cap
+
+
+def quiet_due(now: datetime, tz: ZoneInfo, services: Services) -> datetime:
+    """When a row planned now is due: now, or the end of the quiet hours."""
+    settings = services.settings
+    return next_allowed(now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
+
+
+def decide(
+    candidate: Candidate,
+    due: Sequence[Occurrence],
+    state: CandidateState,
+    library: _Library,
+    services: Services,
+    now: datetime,
+    tz: ZoneInfo,
+) -> list[Planned]:
+    """Apply mute, the weekly cap and one reminder a day; choose items. Nothing is written."""
+    assert candidate.id is not None
+    today = now.astimezone(tz).date()
+    profile = profile_of(candidate)
+    received = set(state.received)
+    rows = list(state.rows)
+    due_at = quiet_due(now, tz, services)
+    cap = services.settings.push_weekly_cap
+    plans: list[Planned] = []
+    order = sorted(due, key=lambda o: (not o.slot.transactional, -o.slot.priority, o.due, o.key))
+    for occurrence in order:
+        slot = occurrence.slot
+        if slot.when_missing_documents and state.missing_documents == []:
+            continue
+        if held_back(candidate, slot, rows, due_at, tz, cap):
+            continue
+        category = category_of(slot)
+        plan = _choose(occurrence, category, due_at, state, library, profile, today, received)
+        if plan is None:
+            continue
+        plans.append(plan)
+        rows.append(ScheduledRow(candidate.id, category, due_at))
+        received.update(item.id for item in plan.items)
+        if plan.welcome is not None:
+            received.add(MANAGER_WELCOME_ITEM)
+    return plans
+
+
+def _choose(
+    occurrence: Occurrence,
+    category: str,
+    due_at: datetime,
+    state: CandidateState,
+    library: _Library,
+    profile: Profile,
+    today: date,
+    received: set[str],
+) -> Planned | None:
+    slot = occurrence.slot
+    if (
+        slot.prefer_manager_welcome
+        and state.welcome is not None
+        and MANAGER_WELCOME_ITEM not in received
+    ):
+        return Planned(occurrence, category, due_at, welcome=state.welcome)
+    ranked = ranked_items(library.by_trigger.get(slot.id, []), profile, today, received)
+    if is_digest(slot):
+        if not ranked:
+            return None
+        frame = library.by_id.get(slot.digest) if slot.digest else None
+        return Planned(occurrence, category, due_at, items=tuple(ranked[:MAX_NEWS]), frame=frame)
+    if not ranked:
+        return None
+    return Planned(occurrence, category, due_at, items=tuple(ranked))
+
+
+# ---- the tick ---------------------------------------------------------------------------------
 
 
 async def plan_pushes(db: Database, services: Services, now: datetime) -> None:
-    """Write outbox rows for every journey slot that is due (placeholder until #5 lands)."""
+    """Write outbox rows for every journey slot that is due, for every plannable candidate."""
+    if not services.content.journey:
+        return
+    library = _Library.of(services.content.items)
+    written = 0
+    after: int | None = 0
+    while after is not None:
+        async with db.session() as session:
+            batch = await pushes.plannable_candidates(
+                session=session, after_id=after, limit=BATCH_SIZE
+            )
+            after = batch[-1].id if len(batch) == BATCH_SIZE else None
+            work = await _batch_work(session, services, library, batch, now)
+        for candidate, due, state in work:
+            assert candidate.id is not None
+            tz = candidate_zone(candidate, services.settings.default_timezone)
+            if not decide(candidate, due, state, library, services, now, tz):
+                continue  # capped, muted or nothing left to send: no transaction needed
+            try:
+                async with db.session() as session:
+                    written += await _plan_candidate(session, services, library, candidate.id, now)
+            except Exception:
+                log.exception("planning pushes for candidate %s failed", candidate.id)
+    if written:
+        log.info("planned %d pushes", written)
+
+
+async def _batch_work(
+    session: AsyncSession,
+    services: Services,
+    library: _Library,
+    batch: Sequence[Candidate],
+    now: datetime,
+) -> list[tuple[Candidate, list[Occurrence], CandidateState]]:
+    """The candidates of a batch with open, unwritten slots, and what they were sent.
+
+    Slots are computed without queries; then one query drops those already
+    written, and one query each fetches the receipts, recent rows and welcomes of
+    the candidates left.
+    """
+    default_tz = services.settings.default_timezone
+    open_slots: dict[int, list[Occurrence]] = {}
+    for candidate in batch:
+        assert candidate.id is not None
+        found = occurrences(
+            candidate, services.content.journey, now, candidate_zone(candidate, default_tz)
+        )
+        if found:
+            open_slots[candidate.id] = found
+    if not open_slots:
+        return []
+    keys = [o.dedupe_key(cid) for cid, found in open_slots.items() for o in found]
+    ids = sorted(open_slots)
+    used, rows = await pushes.scheduled_state(
+        session=session, keys=keys, candidate_ids=ids, since=now - CAP_WINDOW
+    )
+    cap = services.settings.push_weekly_cap
+    pending: dict[int, list[Occurrence]] = {}
+    for candidate in batch:
+        cid = candidate.id
+        if cid is None or cid not in open_slots:
+            continue
+        tz = candidate_zone(candidate, default_tz)
+        due_at = quiet_due(now, tz, services)
+        left = [
+            o
+            for o in open_slots[cid]
+            if o.dedupe_key(cid) not in used
+            and not held_back(candidate, o.slot, rows[cid], due_at, tz, cap)
+        ]
+        if left:
+            pending[cid] = left
+    if not pending:
+        return []
+    received = await pushes.receipts_of(session=session, candidate_ids=sorted(pending))
+    departments = [
+        c.department
+        for c in batch
+        if c.id in pending
+        and c.department
+        and any(o.slot.prefer_manager_welcome for o in pending[c.id])
+    ]
+    welcomes = (
+        await pushes.welcomes_for(session=session, departments=departments) if departments else {}
+    )
+    return [
+        (
+            c,
+            pending[c.id],
+            CandidateState(received[c.id], rows[c.id], welcomes.get(c.department or "")),
+        )
+        for c in batch
+        if c.id in pending
+    ]
+
+
+async def _plan_candidate(
+    session: AsyncSession, services: Services, library: _Library, candidate_id: int, now: datetime
+) -> int:
+    """Decide again on fresh data under the candidate's lock, then write. Returns rows written."""
+    settings = services.settings
+    candidate = await pushes.lock_candidate(session=session, candidate_id=candidate_id)
+    if (
+        candidate is None
+        or candidate.offer_status in _BLOCKED_OFFERS
+        or candidate.forget_requested_at is not None
+    ):
+        return 0
+    tz = candidate_zone(candidate, settings.default_timezone)
+    today = now.astimezone(tz).date()
+    found = occurrences(candidate, services.content.journey, now, tz)
+    used, rows = await pushes.scheduled_state(
+        session=session,
+        keys=[o.dedupe_key(candidate_id) for o in found],
+        candidate_ids=[candidate_id],
+        since=now - CAP_WINDOW,
+    )
+    due = [o for o in found if o.dedupe_key(candidate_id) not in used]
+    if not due:
+        return 0
+    lang = candidate.language or settings.default_language
+    readiness = await _readiness(session, services, candidate, lang, today)
+    welcome = None
+    if candidate.department and any(o.slot.prefer_manager_welcome for o in due):
+        welcomes = await pushes.welcomes_for(session=session, departments=[candidate.department])
+        welcome = welcomes.get(candidate.department)
+    state = CandidateState(
+        (await pushes.receipts_of(session=session, candidate_ids=[candidate_id]))[candidate_id],
+        rows[candidate_id],
+        welcome,
+        readiness.missing_documents,
+    )
+    plans = decide(candidate, due, state, library, services, now, tz)
+    if not plans:
+        return 0
+    staff_ids = [i for i in (candidate.manager_id, candidate.hr_id) if i is not None]
+    if welcome is not None:
+        staff_ids.append(welcome.staff_id)
+    names = await pushes.staff_names(session=session, staff_ids=staff_ids)
+    variables = _variables(services, candidate, lang, today, readiness, names)
+    composer = _Composer(session, services, candidate_id, lang, tz, now, variables, names)
+    written = 0
+    for plan in plans:
+        composed = await composer.compose(plan)
+        if composed is None:
+            continue
+        message, item_ids, expires = composed
+        row_id = await outbox.enqueue(
+            session=session,
+            kind="push",
+            payload=message.to_json(),
+            due_at=plan.due_at,
+            now=now,
+            candidate_id=candidate_id,
+            dedupe_key=plan.occurrence.dedupe_key(candidate_id),
+            category=plan.category,
+            expires_at=expires,
+        )
+        if row_id is None:
+            continue
+        await pushes.add_receipts(
+            session=session,
+            candidate_id=candidate_id,
+            item_ids=item_ids,
+            slot=plan.occurrence.key,
+            outbox_id=row_id,
+            now=now,
+        )
+        written += 1
+    return written
+
+
+# ---- template variables and messages ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    missing_documents: list[str]
+    unfinished_courses: list[str]
+    progress: int
+    points: int
+
+
+async def _readiness(
+    session: AsyncSession, services: Services, candidate: Candidate, lang: str, today: date
+) -> Readiness:
+    """Missing documents and unfinished courses (titles in ``lang``), percent done, points."""
+    assert candidate.id is not None
+    content = services.content
+    required = content.checklists.items_for(candidate.department, candidate.position)
+    docs = {
+        d.item: d.status
+        for d in await documents.documents_of(session=session, candidate_id=candidate.id)
+    }
+    rejected = DocumentStatus.REJECTED.value
+    submitted = [i for i in required if docs.get(i.id, rejected) != rejected]
+    approved = [i for i in required if docs.get(i.id) == DocumentStatus.APPROVED.value]
+    results = {
+        r.course_id: r
+        for r in await courses.course_results_of(session=session, candidate_id=candidate.id)
+    }
+    passed = [c for c in content.courses if c.id in results and results[c.id].passed]
+    progress = Progress(
+        offer_confirmed=candidate.offer_status == OfferStatus.ACCEPTED.value,
+        documents_required=len(required),
+        documents_submitted=len(submitted),
+        documents_approved=len(approved),
+        courses_total=len(content.courses),
+        courses_passed=len(passed),
+        days_to_training=None,
+        days_to_onboarding=None,
+    )
+    return Readiness(
+        missing_documents=[i.title.get(lang) for i in required if i not in submitted],
+        unfinished_courses=[c.title.get(lang) for c in content.courses if c not in passed],
+        progress=progress.percent,
+        points=sum(r.points_awarded for r in results.values()),
+    )
+
+
+def _days(target: date | None, today: date) -> int | None:
+    return None if target is None else (target - today).days
+
+
+def _variables(
+    services: Services,
+    candidate: Candidate,
+    lang: str,
+    today: date,
+    readiness: Readiness,
+    names: Mapping[int, str],
+) -> dict[str, object]:
+    """The template variables (content.render.SAMPLE_VARIABLES names them all)."""
+    profile = profile_of(candidate)
+    return {
+        "name": candidate.name,
+        "department": candidate.department or "",
+        "position": candidate.position or "",
+        "major": candidate.major or "",
+        "manager": names.get(candidate.manager_id or 0, ""),
+        "hr": names.get(candidate.hr_id or 0, ""),
+        "company": services.i18n.t(lang, "push.company"),
+        "work_city": candidate.work_city or "",
+        "hometown": candidate.hometown or "",
+        "out_of_town": bool(profile.out_of_town),
+        "offer_date": candidate.offer_date,
+        "training_date": candidate.training_date,
+        "onboarding_date": candidate.onboarding_date,
+        "doc_deadline": candidate.doc_deadline,
+        "days_to_training": _days(candidate.training_date, today),
+        "days_to_onboarding": _days(candidate.onboarding_date, today),
+        "days_to_deadline": _days(candidate.doc_deadline, today),
+        "missing_documents": readiness.missing_documents,
+        "unfinished_courses": readiness.unfinished_courses,
+        "progress": readiness.progress,
+        "points": readiness.points,
+        "holiday": "",
+        "news": [],
+    }
+
+
+def _end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+
+
+@dataclass(slots=True)
+class _Composer:
+    """Renders planned occurrences into messages with tracked links, for one candidate."""
+
+    session: AsyncSession
+    services: Services
+    candidate_id: int
+    lang: str
+    tz: ZoneInfo
+    now: datetime
+    variables: dict[str, object]
+    names: Mapping[int, str]
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.services.i18n.t(self.lang, key, **values)
+
+    async def compose(self, plan: Planned) -> tuple[Outgoing, list[str], datetime] | None:
+        """The message, the item ids it carries and when it expires; None if nothing renders."""
+        expires = plan.occurrence.lapse + EXPIRY_GRACE
+        if plan.welcome is not None:
+            return self._welcome(plan.welcome), [MANAGER_WELCOME_ITEM], expires
+        variables = dict(self.variables)
+        slot = plan.occurrence.slot
+        if slot.anchor == "holiday" and slot.holiday:
+            found = holiday_date(plan.occurrence.day.year, slot.holiday)
+            variables["holiday"] = (
+                (found[1] if self.lang == "zh" else slot.holiday) if found else ""
+            )
+        if is_digest(slot):
+            return await self._digest(plan, variables, expires)
+        for item in plan.items:
+            try:
+                title, body = render_item(item, self.lang, variables)
+                item_links = tuple(await self._links(item, variables))
+            except TemplateProblem:
+                log.exception(
+                    "item %s does not render for candidate %s", item.id, self.candidate_id
+                )
+                continue
+            buttons: tuple[Button, ...] = ()
+            if item.action is not None:
+                label = self.t(f"push.action.{item.action}")
+                buttons = (Button(label, f"pa:{item.action}"),)
+            message = Outgoing(f"**{title}**\n\n{body}", buttons, item_links)
+            return message, [item.id], self._expiry(expires, [item])
+        return None
+
+    def _expiry(self, expires: datetime, items: Sequence[ContentItem]) -> datetime:
+        for item in items:
+            if item.expires is not None:
+                expires = min(expires, _end_of_day(item.expires, self.tz))
+        return expires
+
+    async def _tracked(self, item: ContentItem, url: str) -> str:
+        token = await links.create_token(
+            session=self.session,
+            candidate_id=self.candidate_id,
+            item_id=item.id,
+            url=url,
+            now=self.now,
+        )
+        return f"{self.services.settings.public_base_url.rstrip('/')}/r/{token}"
+
+    async def _links(self, item: ContentItem, variables: Mapping[str, object]) -> list[Link]:
+        """The item's links (labels are templates too), each through a tracked token."""
+        return [
+            Link(render(link.label.get(self.lang), variables), await self._tracked(item, link.url))
+            for link in item.links
+        ]
+
+    async def _digest(
+        self, plan: Planned, variables: dict[str, object], expires: datetime
+    ) -> tuple[Outgoing, list[str], datetime] | None:
+        """Up to three news items in one message: in the frame item's layout, else the catalog's."""
+        news: list[dict[str, str]] = []
+        used: list[ContentItem] = []
+        for item in plan.items:
+            try:
+                title, summary = render_item(item, self.lang, variables)
+            except TemplateProblem:
+                log.exception(
+                    "item %s does not render for candidate %s", item.id, self.candidate_id
+                )
+                continue
+            url = await self._tracked(item, item.links[0].url) if item.links else ""
+            news.append({"title": title, "summary": summary, "url": url})
+            used.append(item)
+        if not used:
+            return None
+        message: Outgoing | None = None
+        if plan.frame is not None:
+            try:
+                title, body = render_item(plan.frame, self.lang, {**variables, "news": news})
+                message = Outgoing(f"**{title}**\n\n{body}")
+            except TemplateProblem:
+                log.exception("digest frame %s does not render", plan.frame.id)
+        if message is None:
+            parts = [f"**{self.t('push.news.header')}**"]
+            parts += [f"**{n['title']}**\n{n['summary']}" for n in news]
+            message = Outgoing(
+                "\n\n".join(parts),
+                links=tuple(Link(n["title"], n["url"]) for n in news if n["url"]),
+            )
+        return message, [item.id for item in used], self._expiry(expires, used)
+
+    def _welcome(self, welcome: WelcomeMessage) -> Outgoing:
+        """A manager's own welcome: their words and their recording, under a short header."""
+        manager = self.names.get(welcome.staff_id, "")
+        key = "push.welcome.header_text" if welcome.kind == "text" else "push.welcome.header_media"
+        text = self.t(key, manager=manager, department=welcome.department)
+        if welcome.text:
+            text = f"{text}\n\n{welcome.text}"
+        files: tuple[OutgoingFile, ...] = ()
+        if welcome.file_path and welcome.kind != "text":
+            try:
+                kind = AttachmentKind(welcome.kind)
+            except ValueError:
+                kind = AttachmentKind.FILE
+            name = welcome.file_name or PurePath(welcome.file_path).name
+            files = (OutgoingFile(kind, name, path=welcome.file_path),)
+        return Outgoing(text, files=files)

@@ -8,16 +8,22 @@ traceback.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.clock import Clock, SystemClock
+from storage import links
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+# What storage.links.create_token makes (URL-safe base64), within the column's 32 characters.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -36,15 +42,21 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response({"error": "internal error"}, status=500)
 
 
-class WebServer:
-    """Serves ``/healthz`` and whatever routes the adapters need."""
+def _not_found() -> web.Response:
+    return web.Response(status=404, text="link not found\n")
 
-    def __init__(self, db: Database, host: str, port: int) -> None:
+
+class WebServer:
+    """Serves ``/healthz``, tracked links ``/r/{token}`` and whatever routes the adapters need."""
+
+    def __init__(self, db: Database, host: str, port: int, *, clock: Clock | None = None) -> None:
         self.db = db
         self.host = host
         self.port = port
+        self.clock = clock or SystemClock()
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard])
         self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/r/{token}", self.redirect)
         self._runner: web.AppRunner | None = None
 
     def add_routes(self, routes: Sequence[Any]) -> None:
@@ -55,6 +67,20 @@ class WebServer:
         database = await self.db.ping()
         body = {"status": "ok" if database else "degraded", "database": database}
         return web.json_response(body, status=200 if database else 503)
+
+    async def redirect(self, request: web.Request) -> web.StreamResponse:
+        """A tracked link: count the click (an interaction of the candidate), then 302."""
+        token = request.match_info["token"]
+        if not TOKEN.fullmatch(token):
+            return _not_found()
+        async with self.db.session() as session:
+            link = await links.click(session=session, token=token, now=self.clock.now())
+        if link is None:
+            return _not_found()
+        if urlsplit(link.url).scheme not in ("http", "https"):
+            log.warning("tracked link %s has a non-web URL; not redirecting", token)
+            return _not_found()
+        raise web.HTTPFound(link.url)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)

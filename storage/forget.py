@@ -37,6 +37,7 @@ from storage.models import (
     ScoreSnapshot,
     SurveyResponse,
     Ticket,
+    WelcomeMessage,
 )
 
 FORGOTTEN = "forgotten"
@@ -172,7 +173,12 @@ async def forget_candidate(
         others = await session.exec(
             select(func.count()).select_from(Document).where(Document.sha256 == stored.sha256)
         )
-        if int(others.one()) == 0:
+        welcomes = await session.exec(
+            select(func.count())
+            .select_from(WelcomeMessage)
+            .where(col(WelcomeMessage.file_path).like(f"%{stored.sha256}%"))
+        )
+        if int(others.one()) == 0 and int(welcomes.one()) == 0:
             report.orphan_files.append(stored)
     return report
 

@@ -9,7 +9,7 @@ in flight.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,14 +77,21 @@ async def claim(*, session: AsyncSession, row_id: int, now: datetime) -> Outbox 
     return await session.get(Outbox, row_id, populate_existing=True)
 
 
-async def due_ids(*, session: AsyncSession, now: datetime, limit: int = 100) -> Sequence[int]:
-    """Ids of rows ready to send (due, or with an expired lease), oldest first."""
-    stmt = (
-        select(Outbox.id)
-        .where(_claimable(now))
-        .order_by(col(Outbox.due_at), col(Outbox.id))
-        .limit(limit)
-    )
+async def due_ids(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int = 100,
+    exclude: Collection[int] = (),
+) -> Sequence[int]:
+    """Ids of rows ready to send (due, or with an expired lease), oldest first.
+
+    ``exclude`` skips rows the caller already tried in this round.
+    """
+    stmt = select(Outbox.id).where(_claimable(now))
+    if exclude:
+        stmt = stmt.where(col(Outbox.id).not_in(list(exclude)))
+    stmt = stmt.order_by(col(Outbox.due_at), col(Outbox.id)).limit(limit)
     return [int(i) for i in (await session.exec(stmt)).all() if i is not None]
 
 
@@ -116,3 +123,21 @@ async def mark_failed(
         values["status"] = OutboxStatus.PENDING.value
         values["due_at"] = retry_at
     await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+
+
+async def defer(*, session: AsyncSession, row_id: int, until: datetime) -> None:
+    """Give a claimed row back, due again at ``until`` (quiet hours); not an attempt."""
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(status=OutboxStatus.PENDING.value, due_at=until, lease_until=None)
+    )
+
+
+async def mark_expired(*, session: AsyncSession, row_id: int) -> None:
+    """Drop a row whose content expired before it could be sent."""
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(status=OutboxStatus.EXPIRED.value, last_error="expired", lease_until=None)
+    )

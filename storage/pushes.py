@@ -1,14 +1,36 @@
-"""Queries for scheduled pushes: mute, receipts, caps."""
+"""Queries for scheduled pushes: who may get them, mute, receipts, caps, manager welcomes.
+
+The planner calls these per batch of candidates (a few hundred), so the IN lists
+stay far below the databases' parameter limits.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import col
+from sqlalchemy import and_, case, exists, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Candidate
+from storage._upsert import insert_ignore
+from storage.models import (
+    Candidate,
+    ContentReceipt,
+    Identity,
+    OfferStatus,
+    Outbox,
+    OutboxCategory,
+    OutboxStatus,
+    Outcome,
+    Staff,
+    WelcomeMessage,
+)
+
+# Scheduled rows that count against caps (a row that failed or expired was never seen).
+_SCHEDULED = (OutboxCategory.PUSH.value, OutboxCategory.REMINDER.value)
+_NOT_COUNTED = (OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)
 
 
 async def set_muted(
@@ -20,3 +42,126 @@ async def set_muted(
         .where(col(Candidate.id) == candidate_id)
         .values(muted_at=now if muted else None, updated_at=now)
     )
+
+
+async def plannable_candidates(
+    *, session: AsyncSession, after_id: int, limit: int
+) -> Sequence[Candidate]:
+    """The next ``limit`` candidates (by id, after ``after_id``) the planner may write to.
+
+    Bound to at least one chat account, offer neither awaiting approval nor
+    declined, no recorded outcome, and no pending /forget.
+    """
+    bound = exists().where(col(Identity.candidate_id) == col(Candidate.id))
+    has_outcome = exists().where(col(Outcome.candidate_id) == col(Candidate.id))
+    stmt = (
+        select(Candidate)
+        .where(
+            col(Candidate.id) > after_id,
+            bound,
+            ~has_outcome,
+            col(Candidate.forget_requested_at).is_(None),
+            col(Candidate.offer_status).not_in(
+                (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
+            ),
+        )
+        .order_by(col(Candidate.id))
+        .limit(limit)
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def lock_candidate(*, session: AsyncSession, candidate_id: int) -> Candidate | None:
+    """The candidate re-read and locked for this transaction (PostgreSQL; SQLite locks at BEGIN).
+
+    Two planners working on the same candidate queue here, so the second sees the first's rows.
+    """
+    stmt = (
+        select(Candidate)
+        .where(col(Candidate.id) == candidate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def receipts_of(
+    *, session: AsyncSession, candidate_ids: Sequence[int]
+) -> dict[int, set[str]]:
+    """Item ids each candidate has been sent (or has waiting in the outbox)."""
+    received: dict[int, set[str]] = {cid: set() for cid in candidate_ids}
+    stmt = select(ContentReceipt.candidate_id, ContentReceipt.item_id).where(
+        col(ContentReceipt.candidate_id).in_(candidate_ids)
+    )
+    for candidate_id, item_id in (await session.exec(stmt)).all():
+        received[candidate_id].add(item_id)
+    return received
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledRow:
+    """A scheduled push or reminder that counts against the limits."""
+
+    candidate_id: int
+    category: str
+    due_at: datetime
+
+
+async def scheduled_state(
+    *, session: AsyncSession, keys: Sequence[str], candidate_ids: Sequence[int], since: datetime
+) -> tuple[set[str], dict[int, list[ScheduledRow]]]:
+    """Which of ``keys`` outbox rows already use, and each candidate's scheduled rows.
+
+    The rows are the PUSH and REMINDER rows due at or after ``since`` that did not
+    fail or expire. One query for both.
+    """
+    counts = and_(col(Outbox.category).in_(_SCHEDULED), col(Outbox.status).not_in(_NOT_COUNTED))
+    # The category when the row counts against the limits, else NULL.
+    counted_category = case((counts, col(Outbox.category)), else_=None)
+    stmt = select(Outbox.dedupe_key, Outbox.candidate_id, Outbox.due_at, counted_category).where(
+        or_(
+            col(Outbox.dedupe_key).in_(keys),
+            and_(col(Outbox.candidate_id).in_(candidate_ids), counts, col(Outbox.due_at) >= since),
+        )
+    )
+    wanted = set(keys)
+    used: set[str] = set()
+    rows: dict[int, list[ScheduledRow]] = {cid: [] for cid in candidate_ids}
+    for key, candidate_id, due_at, category in (await session.exec(stmt)).all():
+        if key in wanted:
+            used.add(key)
+        if candidate_id in rows and category is not None and due_at >= since:
+            rows[candidate_id].append(ScheduledRow(candidate_id, category, due_at))
+    return used, rows
+
+
+async def add_receipts(
+    *,
+    session: AsyncSession,
+    candidate_id: int,
+    item_ids: Sequence[str],
+    slot: str,
+    outbox_id: int | None,
+    now: datetime,
+) -> None:
+    """Record items as sent to the candidate; an item already recorded is left alone."""
+    for item_id in item_ids:
+        await session.exec(
+            insert_ignore(session, ContentReceipt).values(
+                candidate_id=candidate_id, item_id=item_id, slot=slot, outbox_id=outbox_id, at=now
+            )
+        )
+
+
+async def welcomes_for(
+    *, session: AsyncSession, departments: Sequence[str]
+) -> dict[str, WelcomeMessage]:
+    """The managers' welcome messages of these departments, by department."""
+    stmt = select(WelcomeMessage).where(col(WelcomeMessage.department).in_(set(departments)))
+    return {w.department: w for w in (await session.exec(stmt)).all()}
+
+
+async def staff_names(*, session: AsyncSession, staff_ids: Sequence[int]) -> dict[int, str]:
+    """Names of these staff members, by id."""
+    stmt = select(Staff.id, Staff.name).where(col(Staff.id).in_(set(staff_ids)))
+    return {i: n for i, n in (await session.exec(stmt)).all() if i is not None}

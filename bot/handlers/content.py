@@ -1,7 +1,216 @@
-"""Placeholder: filled in by its feature."""
+"""Candidate commands around scheduled content: /resources, /mute, /unmute, push buttons."""
 
 from __future__ import annotations
 
-from bot.router import Router
+import logging
+from datetime import date
 
+from bot.context import Context
+from bot.messages import Button, Link
+from bot.progress import compute_progress
+from bot.router import Router
+from content.audience import Profile, match
+from content.models import ContentItem, Lang
+from content.render import SAMPLE_VARIABLES, TemplateProblem, render
+from storage import links, people, pushes
+from storage.models import Candidate, Role
+
+log = logging.getLogger(__name__)
 router = Router()
+
+CANDIDATES = {Role.CANDIDATE}
+PAGE = 8
+FAQ_EXAMPLES = 3
+# Push buttons ``pa:<action>`` start the command of the same purpose.
+PUSH_ACTIONS = {
+    "offer": "offer",
+    "survey": "survey",
+    "documents": "docs",
+    "quiz": "quiz",
+    "resources": "resources",
+}
+
+
+def _candidate(ctx: Context) -> Candidate:
+    candidate = ctx.actor.candidate
+    assert candidate is not None and candidate.id is not None
+    return candidate
+
+
+# ---- /mute and /unmute ------------------------------------------------------------------
+
+
+@router.command("mute", roles=CANDIDATES, aliases=("免打扰",), help_key="mute.help")
+async def mute_command(ctx: Context, args: str) -> None:
+    candidate = _candidate(ctx)
+    if candidate.muted_at is not None:
+        since = candidate.muted_at.astimezone(ctx.tz).strftime("%Y-%m-%d")
+        ctx.reply(ctx.t("mute.already", date=since))
+        return
+    await pushes.set_muted(
+        session=ctx.session, candidate_id=candidate.id or 0, muted=True, now=ctx.now
+    )
+    ctx.reply(ctx.t("mute.done"))
+
+
+@router.command("unmute", roles=CANDIDATES, aliases=("取消免打扰",), help_key="mute.unmute_help")
+async def unmute_command(ctx: Context, args: str) -> None:
+    candidate = _candidate(ctx)
+    if candidate.muted_at is None:
+        ctx.reply(ctx.t("mute.not_muted"))
+        return
+    await pushes.set_muted(
+        session=ctx.session, candidate_id=candidate.id or 0, muted=False, now=ctx.now
+    )
+    ctx.reply(ctx.t("mute.undone"))
+
+
+# ---- /resources -------------------------------------------------------------------------
+
+
+def profile_of(candidate: Candidate) -> Profile:
+    """What audience filters look at, from the candidate's record."""
+    return Profile(
+        major=candidate.major,
+        position=candidate.position,
+        department=candidate.department,
+        degree=candidate.degree,
+        motivation=candidate.motivation,
+        tags=tuple(candidate.tags or ()),
+        hometown=candidate.hometown,
+        work_city=candidate.work_city,
+    )
+
+
+def resources_for(items: list[ContentItem], profile: Profile, today: date) -> list[ContentItem]:
+    """Library items marked ``resource`` that fit and are published, not expired; newest first."""
+    fitting = [
+        item
+        for item in items
+        if item.resource and item.available(today) and match(item.audience, profile) is not None
+    ]
+    return sorted(
+        fitting,
+        key=lambda i: (i.published is None, -(i.published.toordinal() if i.published else 0)),
+    )
+
+
+async def _variables(ctx: Context, candidate: Candidate) -> dict[str, object]:
+    """Template variables for item titles (the same names the planner fills)."""
+    progress = await compute_progress(
+        session=ctx.session, candidate=candidate, content=ctx.services.content, today=ctx.today
+    )
+    manager = hr = None
+    if candidate.manager_id is not None:
+        manager = await people.get_staff(session=ctx.session, staff_id=candidate.manager_id)
+    if candidate.hr_id is not None:
+        hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
+    profile = profile_of(candidate)
+
+    def days(when: date | None) -> int | None:
+        return None if when is None else (when - ctx.today).days
+
+    values = dict(SAMPLE_VARIABLES)
+    values.update(
+        company=ctx.t("push.company"),
+        name=candidate.name,
+        department=candidate.department or "",
+        position=candidate.position or "",
+        major=candidate.major or "",
+        manager=manager.name if manager else "",
+        hr=hr.name if hr else "",
+        work_city=candidate.work_city or "",
+        hometown=candidate.hometown or "",
+        out_of_town=bool(profile.out_of_town),
+        offer_date=candidate.offer_date,
+        training_date=candidate.training_date,
+        onboarding_date=candidate.onboarding_date,
+        doc_deadline=candidate.doc_deadline,
+        days_to_training=days(candidate.training_date),
+        days_to_onboarding=days(candidate.onboarding_date),
+        days_to_deadline=days(candidate.doc_deadline),
+        missing_documents=[],
+        unfinished_courses=[],
+        progress=progress.percent,
+        points=0,
+        holiday="",
+        news=[],
+    )
+    return values
+
+
+def _title(item: ContentItem, lang: str, variables: dict[str, object]) -> str:
+    try:
+        return render(item.title.get(lang), variables)
+    except (TemplateProblem, TypeError, ValueError) as exc:  # e.g. a comparison with None
+        log.warning("title of content item %s does not render: %s", item.id, exc)
+        return item.title.get(lang)
+
+
+def _faq_line(ctx: Context) -> str:
+    lang: Lang = "en" if ctx.actor.language.startswith("en") else "zh"
+    examples = [
+        entry.questions[lang][0]
+        for entry in ctx.services.content.faq[:FAQ_EXAMPLES]
+        if entry.questions.get(lang)
+    ]
+    if not examples:
+        return ctx.t("res.faq_plain")
+    return ctx.t("res.faq", examples=ctx.t("res.faq_separator").join(examples))
+
+
+async def show_resources(ctx: Context, page: int) -> None:
+    candidate = _candidate(ctx)
+    items = resources_for(list(ctx.services.content.items), profile_of(candidate), ctx.today)
+    if not items:
+        ctx.reply(ctx.t("res.empty") + "\n" + _faq_line(ctx))
+        return
+    pages = (len(items) + PAGE - 1) // PAGE
+    page = min(max(page, 1), pages)
+    lang = ctx.actor.language
+    variables = await _variables(ctx, candidate)
+    lines = [ctx.t("res.title", page=page, pages=pages, total=len(items))]
+    shown: list[Link] = []
+    first = (page - 1) * PAGE + 1
+    for n, item in enumerate(items[first - 1 : first - 1 + PAGE], start=first):
+        lines.append(ctx.t("res.line", n=n, title=_title(item, lang, variables)))
+        for link in item.links:
+            token = await links.create_token(
+                session=ctx.session,
+                candidate_id=candidate.id,
+                item_id=item.id,
+                url=link.url,
+                now=ctx.now,
+            )
+            url = ctx.settings.public_base_url.rstrip("/") + "/r/" + token
+            shown.append(Link(f"{n}. {link.label.get(lang)}", url))
+    if page == pages:
+        lines.append(_faq_line(ctx))
+    buttons = [Button(ctx.t("common.next_page"), f"res:{page + 1}")] if page < pages else []
+    ctx.reply("\n".join(lines), buttons=buttons, links=shown)
+
+
+@router.command("resources", roles=CANDIDATES, aliases=("资料",), help_key="res.help")
+async def resources_command(ctx: Context, args: str) -> None:
+    await show_resources(ctx, int(args) if args.strip().isdigit() else 1)
+
+
+@router.payload("res", roles=CANDIDATES)
+async def resources_page(ctx: Context, args: list[str]) -> None:
+    if len(args) != 1 or not args[0].isdigit():
+        ctx.reply(ctx.t("common.button_expired"))
+        return
+    await show_resources(ctx, int(args[0]))
+
+
+# ---- buttons on scheduled pushes ------------------------------------------------------------
+
+
+@router.payload("pa", roles=CANDIDATES)
+async def push_action(ctx: Context, args: list[str]) -> None:
+    """``pa:<action>``: a push's button opens the matching command (the tap is logged)."""
+    command = PUSH_ACTIONS.get(args[0]) if len(args) == 1 else None
+    if command is None:
+        ctx.reply(ctx.t("common.button_expired"))
+        return
+    await ctx.services.router.get(command).handler(ctx, "")

@@ -72,3 +72,13 @@ async def test_errors_do_not_leak(server: WebServer) -> None:
         async with http.get(f"http://127.0.0.1:{server.bound_port}/broken") as resp:
             assert resp.status == 500
             assert "secret" not in await resp.text()
+
+
+async def test_link_redirects_are_always_served(server: WebServer) -> None:
+    """``/r/{token}`` needs no adapter; an unknown token is a short plain 404."""
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{server.bound_port}/r/nosuchtoken"
+        async with http.get(url, allow_redirects=False) as resp:
+            assert resp.status == 404
+            assert resp.content_type == "text/plain"
+            assert await resp.text() == "link not found\n"
