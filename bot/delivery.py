@@ -1,9 +1,9 @@
 """The courier: sends outbox rows through the platform adapters and records the outcome.
 
-Scheduled rows follow the sender rules: a push, reminder or broadcast is not
-sent in the candidate's quiet hours (the row waits until the morning, which
-is not an attempt), and a row past its ``expires_at`` is marked expired
-instead of being sent late.
+Scheduled rows follow the sender rules: a push, reminder, broadcast or staff
+alert is not sent in the recipient's quiet hours (the row waits until the
+morning, which is not an attempt; staff use DEFAULT_TIMEZONE), and a row past
+its ``expires_at`` is marked expired instead of being sent late.
 """
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ from storage.models import Outbox, OutboxCategory
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# Categories that wait for the end of the recipient's quiet hours.
+# Categories that wait for the end of the recipient's quiet hours (replies never do).
 QUIET_CATEGORIES = frozenset(
-    {OutboxCategory.PUSH.value, OutboxCategory.REMINDER.value, OutboxCategory.BROADCAST.value}
+    {
+        OutboxCategory.PUSH.value,
+        OutboxCategory.REMINDER.value,
+        OutboxCategory.BROADCAST.value,
+        OutboxCategory.ALERT.value,
+    }
 )
 # One drain sends at most this many rows (a bound, so a drain always ends).
 DRAIN_MAX_ROWS = 5000
@@ -124,7 +129,7 @@ class Courier:
         return None
 
     async def _quiet_zone(self, session: AsyncSession, row: Outbox) -> ZoneInfo | None:
-        """The recipient candidate's time zone when the row must respect quiet hours."""
+        """The recipient's time zone when the row must respect quiet hours (staff: the default)."""
         if self.settings is None or row.category not in QUIET_CATEGORIES:
             return None
         candidate_id = row.candidate_id

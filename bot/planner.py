@@ -6,38 +6,36 @@ ones already written (their dedupe key exists), and only for candidates left
 with work opens a transaction: lock the candidate, re-read what they were
 sent, apply mute, the weekly cap and the one-reminder-a-day rule, pick the
 best unreceived item, render it and write the outbox row with its receipts.
-The rules are described in docs/pushes.md.
+What the messages say is bot/push_messages.py's job. The rules are described in
+docs/pushes.md.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from pathlib import PurePath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import Services
-from bot.messages import AttachmentKind, Button, Link, Outgoing, OutgoingFile
-from bot.progress import Progress
+from bot.push_messages import (
+    MANAGER_WELCOME_ITEM,
+    PushComposer,
+    holiday_date,
+    is_digest,
+    load_readiness,
+    profile_of,
+)
 from bot.quiet import next_allowed
 from content.audience import Profile, match
-from content.models import ContentItem, JourneySlot, china_holiday_date
-from content.render import TemplateProblem, render, render_item
-from storage import courses, documents, links, outbox, pushes
+from content.models import ContentItem, JourneySlot
+from storage import outbox, pushes
 from storage.db import Database
-from storage.models import (
-    Candidate,
-    DocumentStatus,
-    OfferStatus,
-    OutboxCategory,
-    WelcomeMessage,
-)
+from storage.models import Candidate, OfferStatus, OutboxCategory, WelcomeMessage
 from storage.pushes import ScheduledRow
 
 log = logging.getLogger(__name__)
@@ -47,9 +45,6 @@ CAP_WINDOW = timedelta(days=7)
 # After its slot lapses, a written row may still wait this long (e.g. for the morning).
 EXPIRY_GRACE = timedelta(days=1)
 MAX_NEWS = 3
-# The receipt id of a manager's welcome message (one per candidate, whichever version). The
-# colon keeps it apart from library ids ([a-z0-9_]; the library has an item "welcome").
-MANAGER_WELCOME_ITEM = "manager:welcome"
 
 _DATE_ANCHORS = {
     "offer": "offer_date",
@@ -91,18 +86,6 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
 def candidate_zone(candidate: Candidate, default: str) -> ZoneInfo:
     """The candidate's time zone, else the configured default."""
     return _zone(candidate.timezone, default)
-
-
-@lru_cache(maxsize=128)
-def holiday_date(year: int, name: str) -> tuple[date, str] | None:
-    """The first day of the named Chinese holiday in ``year`` and its Chinese name."""
-    day = china_holiday_date(name, year)
-    if day is None:
-        return None
-    english = holidays.China(years=year, language="en_US").get(day, "").split("; ")
-    chinese = holidays.China(years=year, language="zh_CN").get(day, "").split("; ")
-    index = english.index(name) if name in english else 0
-    return day, chinese[index] if index < len(chinese) and chinese[index] else name
 
 
 def _birthday_in(birthday: date, year: int) -> date:
@@ -161,24 +144,6 @@ def occurrences(
 
 
 # ---- what to send ----------------------------------------------------------------------------
-
-
-def profile_of(candidate: Candidate) -> Profile:
-    return Profile(
-        major=candidate.major,
-        position=candidate.position,
-        department=candidate.department,
-        degree=candidate.degree,
-        motivation=candidate.motivation,
-        tags=tuple(candidate.tags or ()),
-        hometown=candidate.hometown,
-        work_city=candidate.work_city,
-    )
-
-
-def is_digest(slot: JourneySlot) -> bool:
-    """Weekly slots and slots with a ``digest`` item send several items in one message."""
-    return slot.anchor == "weekly" or slot.digest is not None
 
 
 def ranked_items(
@@ -449,7 +414,6 @@ async def _plan_candidate(
     ):
         return 0
     tz = candidate_zone(candidate, settings.default_timezone)
-    today = now.astimezone(tz).date()
     found = occurrences(candidate, services.content.journey, now, tz)
     used, rows = await pushes.scheduled_state(
         session=session,
@@ -461,7 +425,7 @@ async def _plan_candidate(
     if not due:
         return 0
     lang = candidate.language or settings.default_language
-    readiness = await _readiness(session, services, candidate, lang, today)
+    readiness = await load_readiness(session, services.content, candidate, lang)
     welcome = None
     if candidate.department and any(o.slot.prefer_manager_welcome for o in due):
         welcomes = await pushes.welcomes_for(session=session, departments=[candidate.department])
@@ -475,254 +439,49 @@ async def _plan_candidate(
     plans = decide(candidate, due, state, library, services, now, tz)
     if not plans:
         return 0
-    staff_ids = [i for i in (candidate.manager_id, candidate.hr_id) if i is not None]
-    if welcome is not None:
-        staff_ids.append(welcome.staff_id)
-    names = await pushes.staff_names(session=session, staff_ids=staff_ids)
-    variables = _variables(services, candidate, lang, today, readiness, names)
-    composer = _Composer(session, services, candidate_id, lang, tz, now, variables, names)
+    composer = await PushComposer.for_candidate(
+        session,
+        services,
+        candidate,
+        lang=lang,
+        tz=tz,
+        now=now,
+        readiness=readiness,
+        welcome=welcome,
+    )
     written = 0
     for plan in plans:
-        composed = await composer.compose(plan)
+        occurrence = plan.occurrence
+        composed = await composer.compose(
+            occurrence.slot,
+            occurrence.day,
+            occurrence.lapse + EXPIRY_GRACE,
+            items=plan.items,
+            frame=plan.frame,
+            welcome=plan.welcome,
+        )
         if composed is None:
             continue
-        message, item_ids, expires = composed
         row_id = await outbox.enqueue(
             session=session,
             kind="push",
-            payload=message.to_json(),
+            payload=composed.message.to_json(),
             due_at=plan.due_at,
             now=now,
             candidate_id=candidate_id,
             dedupe_key=plan.occurrence.dedupe_key(candidate_id),
             category=plan.category,
-            expires_at=expires,
+            expires_at=composed.expires,
         )
         if row_id is None:
             continue
         await pushes.add_receipts(
             session=session,
             candidate_id=candidate_id,
-            item_ids=item_ids,
+            item_ids=composed.item_ids,
             slot=plan.occurrence.key,
             outbox_id=row_id,
             now=now,
         )
         written += 1
     return written
-
-
-# ---- template variables and messages ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    missing_documents: list[str]
-    unfinished_courses: list[str]
-    progress: int
-    points: int
-
-
-async def _readiness(
-    session: AsyncSession, services: Services, candidate: Candidate, lang: str, today: date
-) -> Readiness:
-    """Missing documents and unfinished courses (titles in ``lang``), percent done, points."""
-    assert candidate.id is not None
-    content = services.content
-    required = content.checklists.items_for(candidate.department, candidate.position)
-    docs = {
-        d.item: d.status
-        for d in await documents.documents_of(session=session, candidate_id=candidate.id)
-    }
-    rejected = DocumentStatus.REJECTED.value
-    submitted = [i for i in required if docs.get(i.id, rejected) != rejected]
-    approved = [i for i in required if docs.get(i.id) == DocumentStatus.APPROVED.value]
-    results = {
-        r.course_id: r
-        for r in await courses.course_results_of(session=session, candidate_id=candidate.id)
-    }
-    passed = [c for c in content.courses if c.id in results and results[c.id].passed]
-    progress = Progress(
-        offer_confirmed=candidate.offer_status == OfferStatus.ACCEPTED.value,
-        documents_required=len(required),
-        documents_submitted=len(submitted),
-        documents_approved=len(approved),
-        courses_total=len(content.courses),
-        courses_passed=len(passed),
-        days_to_training=None,
-        days_to_onboarding=None,
-    )
-    return Readiness(
-        missing_documents=[i.title.get(lang) for i in required if i not in submitted],
-        unfinished_courses=[c.title.get(lang) for c in content.courses if c not in passed],
-        progress=progress.percent,
-        points=sum(r.points_awarded for r in results.values()),
-    )
-
-
-def _days(target: date | None, today: date) -> int | None:
-    return None if target is None else (target - today).days
-
-
-def _variables(
-    services: Services,
-    candidate: Candidate,
-    lang: str,
-    today: date,
-    readiness: Readiness,
-    names: Mapping[int, str],
-) -> dict[str, object]:
-    """The template variables (content.render.SAMPLE_VARIABLES names them all)."""
-    profile = profile_of(candidate)
-    return {
-        "name": candidate.name,
-        "department": candidate.department or "",
-        "position": candidate.position or "",
-        "major": candidate.major or "",
-        "manager": names.get(candidate.manager_id or 0, ""),
-        "hr": names.get(candidate.hr_id or 0, ""),
-        "company": services.i18n.t(lang, "push.company"),
-        "work_city": candidate.work_city or "",
-        "hometown": candidate.hometown or "",
-        "out_of_town": bool(profile.out_of_town),
-        "offer_date": candidate.offer_date,
-        "training_date": candidate.training_date,
-        "onboarding_date": candidate.onboarding_date,
-        "doc_deadline": candidate.doc_deadline,
-        "days_to_training": _days(candidate.training_date, today),
-        "days_to_onboarding": _days(candidate.onboarding_date, today),
-        "days_to_deadline": _days(candidate.doc_deadline, today),
-        "missing_documents": readiness.missing_documents,
-        "unfinished_courses": readiness.unfinished_courses,
-        "progress": readiness.progress,
-        "points": readiness.points,
-        "holiday": "",
-        "news": [],
-    }
-
-
-def _end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
-
-
-@dataclass(slots=True)
-class _Composer:
-    """Renders planned occurrences into messages with tracked links, for one candidate."""
-
-    session: AsyncSession
-    services: Services
-    candidate_id: int
-    lang: str
-    tz: ZoneInfo
-    now: datetime
-    variables: dict[str, object]
-    names: Mapping[int, str]
-
-    def t(self, key: str, /, **values: object) -> str:
-        return self.services.i18n.t(self.lang, key, **values)
-
-    async def compose(self, plan: Planned) -> tuple[Outgoing, list[str], datetime] | None:
-        """The message, the item ids it carries and when it expires; None if nothing renders."""
-        expires = plan.occurrence.lapse + EXPIRY_GRACE
-        if plan.welcome is not None:
-            return self._welcome(plan.welcome), [MANAGER_WELCOME_ITEM], expires
-        variables = dict(self.variables)
-        slot = plan.occurrence.slot
-        if slot.anchor == "holiday" and slot.holiday:
-            found = holiday_date(plan.occurrence.day.year, slot.holiday)
-            variables["holiday"] = (
-                (found[1] if self.lang == "zh" else slot.holiday) if found else ""
-            )
-        if is_digest(slot):
-            return await self._digest(plan, variables, expires)
-        for item in plan.items:
-            try:
-                title, body = render_item(item, self.lang, variables)
-                item_links = tuple(await self._links(item, variables))
-            except TemplateProblem:
-                log.exception(
-                    "item %s does not render for candidate %s", item.id, self.candidate_id
-                )
-                continue
-            buttons: tuple[Button, ...] = ()
-            if item.action is not None:
-                label = self.t(f"push.action.{item.action}")
-                buttons = (Button(label, f"pa:{item.action}"),)
-            message = Outgoing(f"**{title}**\n\n{body}", buttons, item_links)
-            return message, [item.id], self._expiry(expires, [item])
-        return None
-
-    def _expiry(self, expires: datetime, items: Sequence[ContentItem]) -> datetime:
-        for item in items:
-            if item.expires is not None:
-                expires = min(expires, _end_of_day(item.expires, self.tz))
-        return expires
-
-    async def _tracked(self, item: ContentItem, url: str) -> str:
-        token = await links.create_token(
-            session=self.session,
-            candidate_id=self.candidate_id,
-            item_id=item.id,
-            url=url,
-            now=self.now,
-        )
-        return f"{self.services.settings.public_base_url.rstrip('/')}/r/{token}"
-
-    async def _links(self, item: ContentItem, variables: Mapping[str, object]) -> list[Link]:
-        """The item's links (labels are templates too), each through a tracked token."""
-        return [
-            Link(render(link.label.get(self.lang), variables), await self._tracked(item, link.url))
-            for link in item.links
-        ]
-
-    async def _digest(
-        self, plan: Planned, variables: dict[str, object], expires: datetime
-    ) -> tuple[Outgoing, list[str], datetime] | None:
-        """Up to three news items in one message: in the frame item's layout, else the catalog's."""
-        news: list[dict[str, str]] = []
-        used: list[ContentItem] = []
-        for item in plan.items:
-            try:
-                title, summary = render_item(item, self.lang, variables)
-            except TemplateProblem:
-                log.exception(
-                    "item %s does not render for candidate %s", item.id, self.candidate_id
-                )
-                continue
-            url = await self._tracked(item, item.links[0].url) if item.links else ""
-            news.append({"title": title, "summary": summary, "url": url})
-            used.append(item)
-        if not used:
-            return None
-        message: Outgoing | None = None
-        if plan.frame is not None:
-            try:
-                title, body = render_item(plan.frame, self.lang, {**variables, "news": news})
-                message = Outgoing(f"**{title}**\n\n{body}")
-            except TemplateProblem:
-                log.exception("digest frame %s does not render", plan.frame.id)
-        if message is None:
-            parts = [f"**{self.t('push.news.header')}**"]
-            parts += [f"**{n['title']}**\n{n['summary']}" for n in news]
-            message = Outgoing(
-                "\n\n".join(parts),
-                links=tuple(Link(n["title"], n["url"]) for n in news if n["url"]),
-            )
-        return message, [item.id for item in used], self._expiry(expires, used)
-
-    def _welcome(self, welcome: WelcomeMessage) -> Outgoing:
-        """A manager's own welcome: their words and their recording, under a short header."""
-        manager = self.names.get(welcome.staff_id, "")
-        key = "push.welcome.header_text" if welcome.kind == "text" else "push.welcome.header_media"
-        text = self.t(key, manager=manager, department=welcome.department)
-        if welcome.text:
-            text = f"{text}\n\n{welcome.text}"
-        files: tuple[OutgoingFile, ...] = ()
-        if welcome.file_path and welcome.kind != "text":
-            try:
-                kind = AttachmentKind(welcome.kind)
-            except ValueError:
-                kind = AttachmentKind.FILE
-            name = welcome.file_name or PurePath(welcome.file_path).name
-            files = (OutgoingFile(kind, name, path=welcome.file_path),)
-        return Outgoing(text, files=files)

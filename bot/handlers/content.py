@@ -7,12 +7,12 @@ from datetime import date
 
 from bot.context import Context
 from bot.messages import Button, Link
-from bot.progress import compute_progress
+from bot.push_messages import candidate_variables, profile_of
 from bot.router import Router
 from content.audience import Profile, match
 from content.models import ContentItem, Lang
-from content.render import SAMPLE_VARIABLES, TemplateProblem, render
-from storage import links, people, pushes
+from content.render import TemplateProblem, render
+from storage import links, pushes
 from storage.models import Candidate, Role
 
 log = logging.getLogger(__name__)
@@ -68,20 +68,6 @@ async def unmute_command(ctx: Context, args: str) -> None:
 # ---- /resources -------------------------------------------------------------------------
 
 
-def profile_of(candidate: Candidate) -> Profile:
-    """What audience filters look at, from the candidate's record."""
-    return Profile(
-        major=candidate.major,
-        position=candidate.position,
-        department=candidate.department,
-        degree=candidate.degree,
-        motivation=candidate.motivation,
-        tags=tuple(candidate.tags or ()),
-        hometown=candidate.hometown,
-        work_city=candidate.work_city,
-    )
-
-
 def resources_for(items: list[ContentItem], profile: Profile, today: date) -> list[ContentItem]:
     """Library items marked ``resource`` that fit and are published, not expired; newest first."""
     fitting = [
@@ -96,47 +82,15 @@ def resources_for(items: list[ContentItem], profile: Profile, today: date) -> li
 
 
 async def _variables(ctx: Context, candidate: Candidate) -> dict[str, object]:
-    """Template variables for item titles (the same names the planner fills)."""
-    progress = await compute_progress(
-        session=ctx.session, candidate=candidate, content=ctx.services.content, today=ctx.today
-    )
-    manager = hr = None
-    if candidate.manager_id is not None:
-        manager = await people.get_staff(session=ctx.session, staff_id=candidate.manager_id)
-    if candidate.hr_id is not None:
-        hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
-    profile = profile_of(candidate)
-
-    def days(when: date | None) -> int | None:
-        return None if when is None else (when - ctx.today).days
-
-    values = dict(SAMPLE_VARIABLES)
-    values.update(
+    """Template variables for item titles (the same the planner fills)."""
+    return await candidate_variables(
+        ctx.session,
+        ctx.services.content,
+        candidate,
+        lang=ctx.actor.language,
+        today=ctx.today,
         company=ctx.t("push.company"),
-        name=candidate.name,
-        department=candidate.department or "",
-        position=candidate.position or "",
-        major=candidate.major or "",
-        manager=manager.name if manager else "",
-        hr=hr.name if hr else "",
-        work_city=candidate.work_city or "",
-        hometown=candidate.hometown or "",
-        out_of_town=bool(profile.out_of_town),
-        offer_date=candidate.offer_date,
-        training_date=candidate.training_date,
-        onboarding_date=candidate.onboarding_date,
-        doc_deadline=candidate.doc_deadline,
-        days_to_training=days(candidate.training_date),
-        days_to_onboarding=days(candidate.onboarding_date),
-        days_to_deadline=days(candidate.doc_deadline),
-        missing_documents=[],
-        unfinished_courses=[],
-        progress=progress.percent,
-        points=0,
-        holiday="",
-        news=[],
     )
-    return values
 
 
 def _title(item: ContentItem, lang: str, variables: dict[str, object]) -> str:

@@ -35,6 +35,7 @@ from storage.db import Database
 from storage.models import (
     Candidate,
     ContentReceipt,
+    LinkToken,
     Outbox,
     OutboxCategory,
     Outcome,
@@ -555,3 +556,85 @@ async def test_only_plannable_candidates_get_pushes(app: App) -> None:
         assert candidate_id is not None
         assert await rows_of(app, candidate_id) == []
     assert [r.dedupe_key for r in await rows_of(app, ok)] == [f"push:{ok}:welcome"]
+
+
+# ---- 5. item images ----------------------------------------------------------------------------
+
+
+def image_item(item_id: str, major: str, image: str) -> ContentItem:
+    return ContentItem.model_validate(
+        {
+            "id": item_id,
+            "kind": "article",
+            "trigger": "team_intro",
+            "audience": {"majors": [major]},
+            "title": {"zh": f"团队介绍·{major}", "en": f"Meet the team: {major}"},
+            "body": {"zh": "看看我们的团队。", "en": "Meet us."},
+            "links": [
+                {"label": {"zh": "团队主页", "en": "Team page"}, "url": "https://example.com/t"}
+            ],
+            "image": image,
+        }
+    )
+
+
+async def test_item_images_are_sent(
+    settings: Settings,
+    database: Database,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A local image goes as a photo (an absolute path), a URL image as a tracked link."""
+    from PIL import Image
+
+    root = tmp_path / "content"
+    (root / "img").mkdir(parents=True)
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(root / "img" / "team.png")
+    monkeypatch.setattr("bot.push_messages.CONTENT_ROOT", root)
+    pack = planner_pack(
+        image_item("team_design", "设计", "img/team.png"),
+        image_item("team_history", "历史", "https://example.com/img/team.jpg"),
+        image_item("team_art", "美术", "img/gone.png"),
+    )
+    app = App(settings, clock=clock, content=pack, db=database)
+    chat = MemoryAdapter(clock)
+    app.add_adapter(chat)
+    offer = {"offer_date": date(2026, 6, 1)}
+    designer = await plain_candidate(app, "设计师", "design", major="视觉设计", **offer)
+    historian = await plain_candidate(app, "Clio", "clio", major="历史学", language="en", **offer)
+    artist = await plain_candidate(app, "画家", "art", major="美术学", **offer)
+    caplog.set_level(logging.WARNING)
+    await tick(app, local(2026, 6, 2, 10))
+
+    photo = await push_payload(app, f"push:{designer}:team_intro")
+    assert photo is not None and photo.text == "**团队介绍·设计**\n\n看看我们的团队。"
+    assert [(f.kind.value, f.name, f.path) for f in photo.files] == [
+        ("photo", "team.png", str((root / "img" / "team.png").resolve()))
+    ]
+    assert [link.label for link in photo.links] == ["团队主页"]
+
+    linked = await push_payload(app, f"push:{historian}:team_intro")
+    assert linked is not None and linked.files == ()
+    assert [link.label for link in linked.links] == ["Team page", "View image"]
+    assert linked.links[1].url.startswith("http://127.0.0.1:8080/r/")
+    async with app.db.session() as session:
+        token = linked.links[1].url.rsplit("/", 1)[1]
+        row = (await session.exec(select(LinkToken).where(LinkToken.token == token))).one()
+    assert (row.candidate_id, row.item_id, row.url) == (
+        historian,
+        "team_history",
+        "https://example.com/img/team.jpg",
+    )
+
+    # A file removed since start-up: the push goes without it, and the log says so.
+    text_only = await push_payload(app, f"push:{artist}:team_intro")
+    assert text_only is not None and text_only.files == ()
+    assert [link.label for link in text_only.links] == ["团队主页"]
+    assert any("gone.png" in r.getMessage() for r in caplog.records)
+
+    # Delivered: the memory chat gets the photo with the push.
+    await app.courier.drain()
+    files = [(f.kind.value, f.name) for m in chat.sent["design"] for f in m.files]
+    assert files == [("photo", "team.png")]
