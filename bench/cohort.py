@@ -26,7 +26,7 @@ the dispositions, with noise:
   other offers; 8 % ask for more time on the offer (twice as often with another offer).
 
 The simulated events become :class:`storage.signals.Facts` and go through the real
-``storage.signals.aggregate`` and ``bot.scoring.compute``; only the SQL of
+``bot.signals.aggregate`` and ``bot.scoring.compute``; only the SQL of
 ``storage.signals.gather_facts`` is bypassed (tests/bot/test_score_jobs.py checks that
 part against real rows). Each candidate is scored on the last 8 days (the history feeds
 the drop rule) and the final score is compared with the outcome: ``auc`` is the AUC of
@@ -51,7 +51,8 @@ from sklearn.metrics import roc_auc_score
 
 from bot import calibrate
 from bot.scoring import DEFAULT_WEIGHTS, INDICATORS, Thresholds, compute, normalise
-from storage.signals import CourseFact, Facts, SurveyFact, aggregate
+from bot.signals import aggregate
+from storage.signals import CourseFact, Facts, SurveyFact
 
 START = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # the offer: 10:00 in Shanghai
 COURSES = 3

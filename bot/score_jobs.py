@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import signals
 from bot.context import Context, Services
 from bot.messages import Button, Outgoing
 from bot.scoring import Score, Thresholds, action_text, compute, reasons_text
-from storage import outbox, people, scores, signals
+from storage import outbox, people, scores
+from storage import signals as signal_rows
 from storage.db import Database
 from storage.models import Candidate, OutboxCategory, Role, ScoreSnapshot
 
@@ -156,11 +158,11 @@ async def daily_recompute(db: Database, services: Services, now: datetime) -> No
     running it on every tick, or in two processes, scores each one once a day.
     Batches of :data:`DAILY_BATCH` candidates, each in its own transaction.
     """
-    since = signals.local_midnight(now, services.settings.timezone)
+    since = signal_rows.local_midnight(now, services.settings.timezone)
     after_id = 0
     while True:
         async with db.session() as session:
-            batch = await signals.unscored_active(
+            batch = await signal_rows.unscored_active(
                 session=session, since=since, after_id=after_id, limit=DAILY_BATCH
             )
             if not batch:
@@ -176,7 +178,7 @@ async def after_interaction(ctx: Context) -> None:
     if actor.role is not Role.CANDIDATE or candidate is None or candidate.id is None:
         return
     await ctx.session.flush()
-    if not await signals.is_active(session=ctx.session, candidate_id=candidate.id):
+    if not await signal_rows.is_active(session=ctx.session, candidate_id=candidate.id):
         return
     # A savepoint: should scoring fail, the message's own changes still commit.
     try:

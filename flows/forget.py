@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.context import Context
-from bot.handlers.hr import choose_buttons, find_in_scope
+from bot.handlers.hr import find_in_scope, find_one
 from bot.messages import Outgoing
 from bot.router import Router
 from bot.uploads import ACCEPTED, FileStore
@@ -143,17 +143,13 @@ async def _admin_forget(ctx: Context, args: str) -> None:
     if not name:
         ctx.reply(ctx.t("forget.admin_usage"))
         return
-    matches = await find_in_scope(ctx, name)
-    if not matches:
-        ctx.reply(ctx.t("forget.not_found", name=name))
-    elif len(matches) > 1:
-        ctx.reply(
-            ctx.t("common.which_one", count=len(matches)), buttons=choose_buttons("fgc", matches)
-        )
-    elif confirmed:
-        await _carry_out(ctx, matches[0])
+    candidate = await find_one(ctx, name, prefix="fgc", not_found_key="forget.not_found")
+    if candidate is None:
+        return
+    if confirmed:
+        await _carry_out(ctx, candidate)
     else:
-        await _preview(ctx, matches[0])
+        await _preview(ctx, candidate)
 
 
 @router.payload("fgc", roles={Role.ADMIN})

@@ -78,6 +78,23 @@ async def find_in_scope(ctx: Context, name: str) -> Sequence[Candidate]:
     return await people.find_candidates(session=ctx.session, name=name, hr_id=hr_scope(ctx))
 
 
+async def find_one(
+    ctx: Context, name: str, *, prefix: str, not_found_key: str = "status.not_found"
+) -> Candidate | None:
+    """The one in-scope candidate called ``name``. Otherwise reply "not found" or ask which
+    one (buttons ``prefix:ID``, handled by the caller's payload handler) and return None."""
+    matches = await find_in_scope(ctx, name)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        ctx.reply(ctx.t(not_found_key, name=name.strip()))
+    else:
+        ctx.reply(
+            ctx.t("common.which_one", count=len(matches)), buttons=choose_buttons(prefix, matches)
+        )
+    return None
+
+
 def choose_buttons(prefix: str, matches: Sequence[Candidate]) -> list[Button]:
     return [
         Button(
@@ -297,16 +314,9 @@ async def status_command(ctx: Context, args: str) -> None:
     if not args.strip():
         ctx.reply(ctx.t("status.usage"))
         return
-    matches = await find_in_scope(ctx, args)
-    if not matches:
-        ctx.reply(ctx.t("status.not_found", name=args.strip()))
-    elif len(matches) == 1:
-        await render_status(ctx, matches[0])
-    else:
-        ctx.reply(
-            ctx.t("common.which_one", count=len(matches)),
-            buttons=choose_buttons("st", matches),
-        )
+    candidate = await find_one(ctx, args, prefix="st")
+    if candidate is not None:
+        await render_status(ctx, candidate)
 
 
 @router.payload("st", roles=STAFF_VIEW)
@@ -449,15 +459,9 @@ async def remind_command(ctx: Context, args: str) -> None:
     if group is not None:
         await remind_group_preview(ctx, group)
         return
-    matches = await find_in_scope(ctx, target)
-    if not matches:
-        ctx.reply(ctx.t("status.not_found", name=target))
-    elif len(matches) == 1:
-        await remind_one(ctx, matches[0])
-    else:
-        ctx.reply(
-            ctx.t("common.which_one", count=len(matches)), buttons=choose_buttons("rm", matches)
-        )
+    candidate = await find_one(ctx, target, prefix="rm")
+    if candidate is not None:
+        await remind_one(ctx, candidate)
 
 
 @router.payload("rm", roles=STAFF_VIEW)

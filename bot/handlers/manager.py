@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot import approvals
 from bot.context import Context
-from bot.handlers.hr import choose_buttons, find_in_scope
+from bot.handlers.hr import find_in_scope, find_one
 from bot.messages import Button
 from bot.progress import compute_progress
 from bot.router import Router
@@ -219,15 +219,9 @@ async def offer_for_hr(ctx: Context, args: str) -> None:
     if not name.strip() or action.strip().lower() not in ("pending", "待审批"):
         ctx.reply(ctx.t("offer_hr.usage"))
         return
-    matches = await find_in_scope(ctx, name)
-    if not matches:
-        ctx.reply(ctx.t("offer_hr.not_found", name=name.strip()))
-    elif len(matches) == 1:
-        await _submit(ctx, matches[0])
-    else:
-        ctx.reply(
-            ctx.t("common.which_one", count=len(matches)), buttons=choose_buttons("ofp", matches)
-        )
+    candidate = await find_one(ctx, name, prefix="ofp", not_found_key="offer_hr.not_found")
+    if candidate is not None:
+        await _submit(ctx, candidate)
 
 
 @router.payload("ofp", roles=HR_ROLES)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from bot.app import App
 from bot.binding import issue_invite
-from storage import people
-from storage.models import Candidate, Staff
+from storage import people, scores
+from storage.models import Candidate, ScoreSnapshot, Staff
 
 
 async def add_staff(
@@ -58,3 +59,32 @@ async def add_candidate(
             session=session, candidate_id=candidate.id, now=app.clock.now(), ttl_days=60
         )
     return candidate, invite.code
+
+
+async def save_score(
+    app: App,
+    candidate: Candidate,
+    score: int,
+    band: str,
+    *,
+    at: datetime | None = None,
+    reasons: list[dict[str, Any]] | None = None,
+) -> None:
+    """A score snapshot with every indicator equal to ``score`` (now, unless ``at``)."""
+    assert candidate.id is not None
+    async with app.db.session() as session:
+        await scores.save(
+            session=session,
+            snapshot=ScoreSnapshot(
+                candidate_id=candidate.id,
+                at=at or app.clock.now(),
+                score=score,
+                band=band,
+                interaction=score,
+                training=score,
+                feedback=score,
+                completeness=score,
+                external=score,
+                reasons=reasons or [],
+            ),
+        )

@@ -11,17 +11,16 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FixedClock
 from bot.digest import send_digests
-from storage import people, questions, scores
+from storage import people, questions
 from storage.models import (
     Candidate,
     Document,
     Interaction,
     Outbox,
     Outcome,
-    ScoreSnapshot,
     Staff,
 )
-from tests.bot.helpers import add_candidate, add_staff
+from tests.bot.helpers import add_candidate, add_staff, save_score
 from tests.conftest import START
 
 _phones = iter(range(100, 1000))
@@ -32,28 +31,6 @@ async def _candidate(app: App, name: str, hr: Staff, **fields: Any) -> Candidate
         app, name, hr=hr, phone=f"+8613800000{next(_phones)}", **fields
     )
     return candidate
-
-
-async def _score(
-    app: App, candidate: Candidate, score: int, band: str, reasons: list[dict[str, Any]]
-) -> None:
-    assert candidate.id is not None
-    async with app.db.session() as session:
-        await scores.save(
-            session=session,
-            snapshot=ScoreSnapshot(
-                candidate_id=candidate.id,
-                at=app.clock.now(),
-                score=score,
-                band=band,
-                interaction=score,
-                training=score,
-                feedback=score,
-                completeness=score,
-                external=score,
-                reasons=reasons,
-            ),
-        )
 
 
 async def _add(app: App, *rows: Any) -> None:
@@ -81,15 +58,15 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
     for n, score in enumerate((55, 31, 48, 40, 52, 36)):
         candidate = await _candidate(app, f"高危{n}", hr)
         reasons = [{"code": "other_offer"}] if score == 31 else [{"code": "silent", "days": 5}]
-        await _score(app, candidate, score, "high", reasons)
-    await _score(app, await _candidate(app, "稳定", hr), 85, "low", [])
-    await _score(app, await _candidate(app, "中等", hr), 70, "medium", [])
+        await save_score(app, candidate, score, "high", reasons=reasons)
+    await save_score(app, await _candidate(app, "稳定", hr), 85, "low")
+    await save_score(app, await _candidate(app, "中等", hr), 70, "medium")
     # High risk but out of the digest: declined, already reneged, another HR's.
-    await _score(app, await _candidate(app, "已拒绝", hr, offer_status="declined"), 10, "high", [])
+    await save_score(app, await _candidate(app, "已拒绝", hr, offer_status="declined"), 10, "high")
     gone = await _candidate(app, "已毁约", hr)
-    await _score(app, gone, 12, "high", [])
+    await save_score(app, gone, 12, "high")
     await _add(app, Outcome(candidate_id=gone.id, outcome="reneged", at=START))
-    await _score(app, await _candidate(app, "别人的", other), 20, "high", [])
+    await save_score(app, await _candidate(app, "别人的", other), 20, "high")
     # Silence: exactly 3 days since binding or since the last interaction.
     await _candidate(app, "小明", hr, bound_at=_silent_since(3))
     await _candidate(app, "小红", hr, bound_at=_silent_since(4))
@@ -191,7 +168,7 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
 async def test_all_calm_in_english(app: App, chat: MemoryAdapter, clock: FixedClock) -> None:
     hr = await add_staff(app, "Wang Fang", "hr", user="hr-wang")
     await chat.say("hr-wang", "/lang en")
-    await _score(app, await _candidate(app, "张三", hr), 90, "low", [])
+    await save_score(app, await _candidate(app, "张三", hr), 90, "low")
     await _run(app, clock)
     text = chat.last("hr-wang").text
     assert text.startswith("☀️ Good morning, Wang Fang! All calm today (2026-06-01)")

@@ -32,37 +32,9 @@ from storage.models import (
     ScoreSnapshot,
     Staff,
 )
-from tests.bot.helpers import add_candidate, add_staff
+from tests.bot.helpers import add_candidate, add_staff, save_score
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
-
-
-async def snapshot(
-    app: App,
-    candidate: Candidate,
-    score: int,
-    band: str,
-    *,
-    at: datetime = NOW,
-    reasons: list[dict[str, Any]] | None = None,
-) -> None:
-    assert candidate.id is not None
-    async with app.db.session() as session:
-        await scores.save(
-            session=session,
-            snapshot=ScoreSnapshot(
-                candidate_id=candidate.id,
-                at=at,
-                score=score,
-                band=band,
-                interaction=score,
-                training=score,
-                feedback=score,
-                completeness=score,
-                external=score,
-                reasons=reasons or [],
-            ),
-        )
 
 
 async def latest_snapshot(app: App, candidate: Candidate) -> ScoreSnapshot:
@@ -109,8 +81,8 @@ async def test_status_shows_score_breakdown_trend_and_is_audited(
     app: App, chat: MemoryAdapter, team: dict[str, Any]
 ) -> None:
     zhang = team["zhang"]
-    await snapshot(app, zhang, 80, "low", at=NOW - timedelta(days=10))
-    await snapshot(app, zhang, 72, "medium", at=NOW - timedelta(days=5))
+    await save_score(app, zhang, 80, "low", at=NOW - timedelta(days=10))
+    await save_score(app, zhang, 72, "medium", at=NOW - timedelta(days=5))
     text = (await chat.say("hr-a", "/status 张三"))[0]
     fresh = await latest_snapshot(app, zhang)
     assert fresh.at == NOW  # refreshed before showing
@@ -152,7 +124,7 @@ async def test_hr_cannot_reach_another_hrs_candidate(
         assert await outcomes.get_outcome(session=session, candidate_id=li.id or 0) is None
     assert not [r for r in await outbox_rows(app, li) if r.category == "reminder"]
     # Lists and exports leave B's candidates out too.
-    await snapshot(app, li, 20, "high")
+    await save_score(app, li, 20, "high")
     assert "李四" not in (await chat.say("hr-a", "/risk"))[0]
     assert "李四" in (await chat.say("hr-b", "/risk"))[0]
     # An admin sees everyone.
@@ -230,9 +202,11 @@ async def test_risk_sorted_by_score_paged_and_masked(
         candidate, _ = await add_candidate(
             app, f"候选人{n:02d}", hr=hr_a, phone=f"+86139001390{n:02d}"
         )
-        await snapshot(app, candidate, 50 - n, "high", reasons=[{"code": "silent", "days": n + 3}])
+        await save_score(
+            app, candidate, 50 - n, "high", reasons=[{"code": "silent", "days": n + 3}]
+        )
         people.append(candidate)
-    await snapshot(app, team["zhang"], 70, "medium", reasons=[{"code": "other_offer"}])
+    await save_score(app, team["zhang"], 70, "medium", reasons=[{"code": "other_offer"}])
     reply = (await chat.say("hr-a", "/risk"))[0]
     lines = reply.splitlines()
     assert "高风险候选人共 12 位" in lines[0] and "第 1/2 页" in lines[0]
@@ -256,8 +230,8 @@ async def test_risk_sorted_by_score_paged_and_masked(
 async def test_risk_leaves_out_candidates_with_an_outcome(
     app: App, chat: MemoryAdapter, team: dict[str, Any]
 ) -> None:
-    await snapshot(app, team["wang"], 30, "high")
-    await snapshot(app, team["zhang"], 40, "high")
+    await save_score(app, team["wang"], 30, "high")
+    await save_score(app, team["zhang"], 40, "high")
     await chat.say("hr-a", "/outcome 王五 入职")
     reply = (await chat.say("hr-a", "/risk high"))[0]
     assert "张三" in reply and "王五" not in reply
@@ -409,7 +383,7 @@ async def test_export_has_the_scope_rows_and_is_audited(
 ) -> None:
     from openpyxl import load_workbook
 
-    await snapshot(app, team["zhang"], 55, "high", reasons=[{"code": "silent", "days": 5}])
+    await save_score(app, team["zhang"], 55, "high", reasons=[{"code": "silent", "days": 5}])
     await chat.say("hr-a", "/export")
     message = chat.last("hr-a")
     assert "已导出 2 位候选人" in message.text

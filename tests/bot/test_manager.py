@@ -11,9 +11,9 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.approvals import check_approval_sla
 from bot.clock import FixedClock
-from storage import people, scores
-from storage.models import AuditEntry, Candidate, Document, ScoreSnapshot, Staff
-from tests.bot.helpers import add_candidate, add_staff
+from storage import people
+from storage.models import AuditEntry, Candidate, Document, Staff
+from tests.bot.helpers import add_candidate, add_staff, save_score
 
 
 async def _candidate(app: App, candidate_id: int | None) -> Candidate:
@@ -22,26 +22,6 @@ async def _candidate(app: App, candidate_id: int | None) -> Candidate:
         found = await people.get_candidate(session=session, candidate_id=candidate_id)
     assert found is not None
     return found
-
-
-async def _snapshot(app: App, candidate: Candidate, score: int, band: str) -> None:
-    assert candidate.id is not None
-    async with app.db.session() as session:
-        await scores.save(
-            session=session,
-            snapshot=ScoreSnapshot(
-                candidate_id=candidate.id,
-                at=app.clock.now(),
-                score=score,
-                band=band,
-                interaction=score,
-                training=score,
-                feedback=score,
-                completeness=score,
-                external=score,
-                reasons=[{"code": "silent", "days": 4}] if band == "high" else [],
-            ),
-        )
 
 
 def _texts(chat: MemoryAdapter, user: str) -> list[str]:
@@ -82,7 +62,7 @@ async def test_team_shows_own_department_without_contact_or_documents(
                 submitted_at=app.clock.now(),
             )
         )
-    await _snapshot(app, zhang, 42, "high")
+    await save_score(app, zhang, 42, "high", reasons=[{"code": "silent", "days": 4}])
 
     reply = (await chat.say("mgr", "/team"))[0]
     assert "研发中心即将入职的新同学共 2 人" in reply

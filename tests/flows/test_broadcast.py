@@ -13,17 +13,16 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FixedClock
 from content import ContentPack
-from storage import people, scores
+from storage import people
 from storage.models import (
     Broadcast,
     Candidate,
     CourseResult,
     Document,
     Outbox,
-    ScoreSnapshot,
     Staff,
 )
-from tests.bot.helpers import add_candidate, add_staff
+from tests.bot.helpers import add_candidate, add_staff, save_score
 from tests.flows.test_welcome import core_content
 
 PICK = "请点击下面的按钮"
@@ -224,22 +223,8 @@ async def test_by_stage_including_documents_and_training(
 
 
 async def test_by_risk_band(app: App, chat: MemoryAdapter, cohort: dict[str, Candidate]) -> None:
-    async with app.db.session() as session:
-        for name, band, score in (("张三", "high", 40), ("李四", "low", 90)):
-            await scores.save(
-                session=session,
-                snapshot=ScoreSnapshot(
-                    candidate_id=cohort[name].id or 0,
-                    at=app.clock.now(),
-                    score=score,
-                    band=band,
-                    interaction=score,
-                    training=score,
-                    feedback=score,
-                    completeness=score,
-                    external=score,
-                ),
-            )
+    for name, band, score in (("张三", "high", 40), ("李四", "low", 90)):
+        await save_score(app, cohort[name], score, band)
     await chat.say("hr-wang", "/broadcast")
     await chat.tap("hr-wang", "按风险等级")
     assert [b.label for b in chat.last("hr-wang").buttons] == [
