@@ -1,6 +1,6 @@
 """Preboard's entry point: ``python run_bot.py --help``."""
 
-from bot.cli import main
+from bot.runtime.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

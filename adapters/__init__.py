@@ -7,9 +7,9 @@ its platform is configured (lark-oapi alone takes seconds to import).
 from __future__ import annotations
 
 from adapters.base import BaseAdapter, Route
-from bot.cache import SharedCache
-from bot.clock import Clock
-from bot.settings import Settings
+from bot.core.cache import SharedCache
+from bot.runtime.clock import Clock
+from bot.runtime.settings import Settings
 
 
 def build_platform_adapters(

@@ -1,7 +1,7 @@
 """The adapter interface every platform implements.
 
-An adapter turns platform payloads into :class:`~bot.messages.Incoming` and
-hands them to the dispatcher, and renders :class:`~bot.messages.Outgoing` back
+An adapter turns platform payloads into :class:`~bot.core.messages.Incoming` and
+hands them to the dispatcher, and renders :class:`~bot.core.messages.Outgoing` back
 onto the platform. Platform quirks (tokens, crypto, rate limits) stay inside it.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from bot.messages import Attachment, ChatAddress, CommandMenu, Incoming, Outgoing
+from bot.core.messages import Attachment, ChatAddress, CommandMenu, Incoming, Outgoing
 
 
 class Inbound(Protocol):
@@ -80,7 +80,7 @@ class BaseAdapter(ABC):
 
     @abstractmethod
     async def send(self, to: ChatAddress, message: Outgoing) -> None:
-        """Deliver one message; raise :class:`~bot.messages.DeliveryError` on failure."""
+        """Deliver one message; raise :class:`~bot.core.messages.DeliveryError` on failure."""
 
     @abstractmethod
     async def download(self, attachment: Attachment) -> bytes:

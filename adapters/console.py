@@ -21,8 +21,7 @@ from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from adapters.base import BaseAdapter
-from bot.clock import Clock, parse_delta
-from bot.messages import (
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,
@@ -32,6 +31,7 @@ from bot.messages import (
     Outgoing,
     Sender,
 )
+from bot.runtime.clock import Clock, parse_delta
 
 PLATFORM = "console"
 # The largest step ``:clock`` moves time by before letting the bot tick.

@@ -43,9 +43,8 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 from adapters import feishu_payloads as payloads
 from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
-from bot.cache import SharedCache
-from bot.clock import Clock
-from bot.messages import (
+from bot.core.cache import SharedCache
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     ChatAddress,
@@ -54,7 +53,8 @@ from bot.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.settings import Settings
+from bot.runtime.clock import Clock
+from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

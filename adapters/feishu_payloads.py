@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.messages import (
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,

@@ -11,8 +11,7 @@ import uuid
 from collections import defaultdict
 
 from adapters.base import BaseAdapter
-from bot.clock import Clock
-from bot.messages import (
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     ChatAddress,
@@ -21,6 +20,7 @@ from bot.messages import (
     Outgoing,
     Sender,
 )
+from bot.runtime.clock import Clock
 
 
 class MemoryAdapter(BaseAdapter):

@@ -36,9 +36,8 @@ from telegram.error import (
 from adapters import telegram_payloads as tp
 from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
-from bot.cache import SharedCache
-from bot.clock import Clock
-from bot.messages import (
+from bot.core.cache import SharedCache
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     ChatAddress,
@@ -46,7 +45,8 @@ from bot.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.settings import Settings
+from bot.runtime.clock import Clock
+from bot.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class TelegramAdapter(BaseAdapter):
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        from bot.app import StartupError  # the core's one-line start-up failure
+        from bot.runtime.app import StartupError  # the core's one-line start-up failure
 
         if not _SECRET_CHARS.match(self.secret):
             raise StartupError("setting TELEGRAM_WEBHOOK_SECRET: use 1-256 of A-Z a-z 0-9 _ -")

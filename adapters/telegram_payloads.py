@@ -26,7 +26,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import RetryAfter
 
-from bot.messages import (
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,

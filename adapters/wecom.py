@@ -42,9 +42,8 @@ from adapters.wecom_payloads import (
     render,
     to_incoming,
 )
-from bot.cache import SharedCache
-from bot.clock import Clock
-from bot.messages import (
+from bot.core.cache import SharedCache
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     ChatAddress,
@@ -53,7 +52,8 @@ from bot.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.settings import Settings, SettingsError
+from bot.runtime.clock import Clock
+from bot.runtime.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

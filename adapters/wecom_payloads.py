@@ -18,7 +18,7 @@ import requests
 from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import WeChatClientException
 
-from bot.messages import (
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,

@@ -26,13 +26,13 @@ the dispositions, with noise:
   other offers; 8 % ask for more time on the offer (twice as often with another offer).
 
 The simulated events become :class:`storage.signals.Facts` and go through the real
-``bot.signals.aggregate`` and ``bot.scoring.compute``; only the SQL of
+``bot.scoring.signals.aggregate`` and ``bot.scoring.model.compute``; only the SQL of
 ``storage.signals.gather_facts`` is bypassed (tests/bot/test_score_jobs.py checks that
 part against real rows). Each candidate is scored on the last 8 days (the history feeds
 the drop rule) and the final score is compared with the outcome: ``auc`` is the AUC of
 the score for reneging with the weights used (``--weights``, default the settings'
 defaults), ``auc_fitted`` the cross-validated AUC of weights fitted by
-``bot.calibrate`` (the same code as ``run_bot.py calibrate``) on the final indicators.
+``bot.scoring.calibrate`` (the same code as ``run_bot.py calibrate``) on the final indicators.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from bot import calibrate
-from bot.scoring import DEFAULT_WEIGHTS, INDICATORS, Thresholds, compute, normalise
-from bot.signals import aggregate
+from bot.scoring import calibrate
+from bot.scoring.model import DEFAULT_WEIGHTS, INDICATORS, Thresholds, compute, normalise
+from bot.scoring.signals import aggregate
 from storage.signals import CourseFact, Facts, SurveyFact
 
 START = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # the offer: 10:00 in Shanghai

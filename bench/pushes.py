@@ -61,11 +61,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.clock import FixedClock
-from bot.messages import Attachment, ChatAddress, Outgoing
-from bot.planner import candidate_zone, occurrences, plan_pushes
-from bot.settings import Settings
+from bot.core.messages import Attachment, ChatAddress, Outgoing
+from bot.pushes.planner import candidate_zone, occurrences, plan_pushes
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from storage.db import Database
 from storage.models import (
     Candidate,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import TextHandler
-from bot.router import Router
+from bot.core.dispatcher import TextHandler
+from bot.core.router import Router
 from flows import (
     broadcast,
     commands,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import approvals
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.roles import BOUND
+from bot.core.router import Router
 from bot.handlers.manager import approval_in_reach, offer_for_hr
-from bot.progress import offer_awaiting_reply
-from bot.roles import BOUND
-from bot.router import Router
+from bot.people import approvals
+from bot.people.progress import offer_awaiting_reply
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import people
 from storage.models import OfferStatus, Role

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.context import Context
-from bot.messages import DeliveryError
-from bot.router import Router
-from bot.uploads import FileStore, UploadRejected, check_upload, too_large
+from bot.core.context import Context
+from bot.core.messages import DeliveryError
+from bot.core.router import Router
+from bot.core.uploads import FileStore, UploadRejected, check_upload, too_large
 from content import ChecklistItem
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from flows.review import notify_reviewer

@@ -23,9 +23,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bot.context import Context
-from bot.messages import Attachment, Button, Link, OutgoingFile
-from bot.router import Parsed
+from bot.core.context import Context
+from bot.core.messages import Attachment, Button, Link, OutgoingFile
+from bot.core.router import Parsed
 from storage import dialogs
 from storage.models import Candidate, Dialog, DialogStatus
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.messages import Outgoing
+from bot.core.router import Router
+from bot.core.uploads import ACCEPTED, FileStore
 from bot.handlers.hr import find_in_scope, find_one
-from bot.messages import Outgoing
-from bot.router import Router
-from bot.uploads import ACCEPTED, FileStore
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Step, Turn
 from storage import audit, outbox, people
 from storage import forget as forgetting

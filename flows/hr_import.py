@@ -13,11 +13,11 @@ import hashlib
 from datetime import timedelta
 from pathlib import Path
 
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.messages import AttachmentKind
+from bot.core.router import Router
 from bot.handlers.hr import STAFF_VIEW, in_scope, record_candidate_outcome
-from bot.importer import ImportRefused, ImportReport, import_candidates, render_report
-from bot.messages import AttachmentKind
-from bot.router import Router
+from bot.people.importer import ImportRefused, ImportReport, import_candidates, render_report
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import invites, people
 from storage.models import Role

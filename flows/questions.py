@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import Context, Services
+from bot.core.context import Context, Services
+from bot.core.messages import Button, Outgoing
+from bot.core.router import Router
 from bot.handlers.hr import hr_scope
-from bot.messages import Button, Outgoing
-from bot.router import Router
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Stay, Step, Turn
 from storage import outbox, people, questions
 from storage.models import Candidate, Role, Staff, Ticket, TicketStatus

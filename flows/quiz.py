@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
-from bot.messages import Link
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.messages import Link
+from bot.core.router import Router
 from content import Course
 from content.models import OPTION_LETTERS
 from flows.engine import (

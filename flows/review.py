@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.messages import AttachmentKind, Button, OutgoingFile
+from bot.core.router import Router
+from bot.core.uploads import ACCEPTED, FileStore
 from bot.handlers.hr import hr_scope
-from bot.messages import AttachmentKind, Button, OutgoingFile
-from bot.router import Router
-from bot.uploads import ACCEPTED, FileStore
 from content import ChecklistItem
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import documents, people

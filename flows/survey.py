@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.router import Router
 from flows.engine import END, Accept, Answer, Ask, Flow, FlowEngine, Go, Option, Stay, Step, Turn
 from storage import people, surveys
 from storage.models import Role

@@ -4,7 +4,7 @@ Steps: ``compose`` (shows the department's current welcome with "record a new
 one" / "keep", or asks for the message) -> ``preview`` (the message as
 candidates will see it; confirm / redo / cancel) -> END. Files are judged by
 their bytes and kept content-addressed under ``DATA_DIR/files``. The planner
-delivers the department's welcome in the day-3 slot (bot/planner.py, with the
+delivers the department's welcome in the day-3 slot (bot/pushes/planner.py, with the
 same header :func:`welcome_outgoing` uses for the preview).
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 import filetype
 from PIL import Image, UnidentifiedImageError
 
-from bot.context import Context
-from bot.i18n import I18n
-from bot.messages import AttachmentKind, DeliveryError, Outgoing, OutgoingFile
-from bot.router import Router
-from bot.uploads import CheckedFile, FileStore, UploadRejected, too_large
+from bot.core.context import Context
+from bot.core.messages import AttachmentKind, DeliveryError, Outgoing, OutgoingFile
+from bot.core.router import Router
+from bot.core.uploads import CheckedFile, FileStore, UploadRejected, too_large
+from bot.runtime.i18n import I18n
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import people, welcomes
 from storage.models import Role

@@ -1,7 +1,7 @@
 """The rows behind the stability score: :func:`gather_facts` reads them for a batch of
 candidates with one query per table (interactions, outbox, course results, survey
 answers, questions, documents, identities, score history) into :class:`Facts`.
-``bot.signals`` turns them into the score's inputs; which active candidates to score
+``bot.scoring.signals`` turns them into the score's inputs; which active candidates to score
 is decided here too.
 """
 

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.clock import FixedClock
-from bot.settings import Settings
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from content import ContentPack, load_content
 from storage import migrate
 from storage.db import Database

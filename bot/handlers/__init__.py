@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.core.router import Router
 from bot.handlers import candidate, common, content, hr, manager, reports
 from bot.handlers.common import bare_code
-from bot.router import Router
 
 
 def build_router() -> Router:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.progress import Progress, compute_progress
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.people.progress import Progress, compute_progress
 from storage.models import Candidate, Role
 
 router = Router()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-from bot.binding import BindStatus, bind, looks_like_code
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.roles import BOUND, EVERYONE
+from bot.core.router import Router
 from bot.handlers.candidate import next_steps
-from bot.i18n import LANGUAGES
-from bot.progress import offer_awaiting_reply
-from bot.roles import BOUND, EVERYONE
-from bot.router import Router
+from bot.people.binding import BindStatus, bind, looks_like_code
+from bot.people.progress import offer_awaiting_reply
+from bot.runtime.i18n import LANGUAGES
 from storage import people
 from storage.models import Role
 

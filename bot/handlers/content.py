@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from bot.context import Context
-from bot.messages import Button, Link
-from bot.push_messages import candidate_variables, profile_of
-from bot.router import Router
+from bot.core.context import Context
+from bot.core.messages import Button, Link
+from bot.core.router import Router
+from bot.pushes.composer import candidate_variables, profile_of
 from content.audience import Profile, match
 from content.models import ContentItem, Lang
 from content.render import TemplateProblem, render

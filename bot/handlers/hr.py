@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import score_jobs
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.messages import Button, Outgoing
+from bot.core.privacy import mask_phone
+from bot.core.quiet import next_allowed
+from bot.core.router import Router
 from bot.handlers.candidate import render_checklist
-from bot.messages import Button, Outgoing
-from bot.privacy import mask_phone
-from bot.progress import compute_progress, offer_awaiting_reply
-from bot.quiet import next_allowed
-from bot.router import Router
-from bot.scoring import action_text, band_label, reason_text, reasons_text
+from bot.people.progress import compute_progress, offer_awaiting_reply
+from bot.scoring import jobs as score_jobs
+from bot.scoring.model import action_text, band_label, reason_text, reasons_text
 from storage import audit, courses, documents, outbox, outcomes, people, reports, scores
 from storage.models import (
     Candidate,

@@ -7,13 +7,13 @@ Admins see every department.
 
 from __future__ import annotations
 
-from bot import approvals
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.messages import Button
+from bot.core.router import Router
 from bot.handlers.hr import find_in_scope, find_one
-from bot.messages import Button
-from bot.progress import compute_progress
-from bot.router import Router
-from bot.scoring import band_label
+from bot.people import approvals
+from bot.people.progress import compute_progress
+from bot.scoring.model import band_label
 from storage import approvals as pending
 from storage import audit, people, scores
 from storage.models import Candidate, OfferStatus, Role, Staff

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.charts import StatsChart, render_stats
-from bot.context import Context
-from bot.export import COLUMNS, Cell, write_workbook
+from bot.core.context import Context
+from bot.core.messages import AttachmentKind, Button, OutgoingFile
+from bot.core.privacy import mask_phone
+from bot.core.router import Router
 from bot.handlers import hr
 from bot.handlers.hr import (
     STAFF_VIEW,
@@ -22,10 +23,9 @@ from bot.handlers.hr import (
     record_audit,
     suggested_action,
 )
-from bot.messages import AttachmentKind, Button, OutgoingFile
-from bot.privacy import mask_phone
-from bot.progress import compute_progress
-from bot.router import Router
+from bot.people.progress import compute_progress
+from bot.reports.charts import StatsChart, render_stats
+from bot.reports.export import COLUMNS, Cell, write_workbook
 from storage import audit, outcomes, people, reports, scores
 from storage.models import Candidate, OfferStatus, Outcome, Role, ScoreSnapshot
 

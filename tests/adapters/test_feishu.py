@@ -21,10 +21,8 @@ from sqlmodel import select
 
 from adapters import feishu_payloads as payloads
 from adapters.feishu import FeishuAdapter
-from bot.app import App
-from bot.cache import SharedCache
-from bot.clock import FixedClock
-from bot.messages import (
+from bot.core.cache import SharedCache
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,
@@ -34,8 +32,10 @@ from bot.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.settings import Settings
-from bot.web import WebServer
+from bot.core.web import WebServer
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from storage import people
 from storage.models import InboundEvent
 from tests.adapters.fake_feishu import (
@@ -485,7 +485,7 @@ def test_payload_parsing_and_errors() -> None:
 
 
 def test_bot_app_does_not_import_lark() -> None:
-    code = "import sys, bot.app, adapters; print('lark_oapi' in sys.modules)"
+    code = "import sys, bot.runtime.app, adapters; print('lark_oapi' in sys.modules)"
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2]
     )

@@ -19,10 +19,8 @@ from adapters import build_platform_adapters
 from adapters.ratelimit import RateLimiter, Window
 from adapters.wecom import WeComAdapter
 from adapters.wecom_payloads import PayloadError, parse_fields, split_text, to_incoming
-from bot.app import App
-from bot.cache import SharedCache
-from bot.clock import FixedClock
-from bot.messages import (
+from bot.core.cache import SharedCache
+from bot.core.messages import (
     Attachment,
     AttachmentKind,
     Button,
@@ -32,8 +30,10 @@ from bot.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.settings import Settings
-from bot.web import MAX_BODY, WebServer
+from bot.core.web import MAX_BODY, WebServer
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from storage import people
 from storage.models import InboundEvent, Outbox
 from tests.adapters.fake_wecom import FakeWeCom, WeComCallbacks

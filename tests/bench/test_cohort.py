@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench import cohort
-from bot.scoring import DEFAULT_WEIGHTS
+from bot.scoring.model import DEFAULT_WEIGHTS
 
 REPO = Path(__file__).resolve().parents[2]
 SKEWED = "training=60,external=30,feedback=10"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from bot.app import App
-from bot.binding import issue_invite
+from bot.people.binding import issue_invite
+from bot.runtime.app import App
 from storage import people, scores
 from storage.models import Candidate, ScoreSnapshot, Staff
 

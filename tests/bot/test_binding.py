@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.binding import INVITE_ALPHABET, INVITE_LENGTH, looks_like_code, new_code, normalize_code
-from bot.clock import FixedClock
+from bot.people.binding import (
+    INVITE_ALPHABET,
+    INVITE_LENGTH,
+    looks_like_code,
+    new_code,
+    normalize_code,
+)
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
 from storage import people
 from tests.bot.helpers import add_candidate, add_staff
 
@@ -112,7 +118,7 @@ async def test_bound_on_two_platforms(app: App, chat: MemoryAdapter, clock: Fixe
     candidate, code = await add_candidate(app, "张三")
     await chat.say("u1", f"/bind {code}")
     async with app.db.session() as session:
-        from bot.binding import issue_invite
+        from bot.people.binding import issue_invite
 
         invite, created = await issue_invite(
             session=session, candidate_id=candidate.id or 0, now=clock.now(), ttl_days=60

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-from bot.charts import HEIGHT_PX, WIDTH_PX, StatsChart, cjk_font, draw_stats, render_stats
+from bot.reports.charts import HEIGHT_PX, WIDTH_PX, StatsChart, cjk_font, draw_stats, render_stats
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

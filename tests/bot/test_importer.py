@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from bot.binding import INVITE_ALPHABET, INVITE_LENGTH
-from bot.clock import FixedClock
-from bot.importer import (
+from bot.people.binding import INVITE_ALPHABET, INVITE_LENGTH
+from bot.people.importer import (
     ImportRefused,
     ImportReport,
     _RowInvalid,
@@ -23,6 +22,7 @@ from bot.importer import (
     parse_date,
     read_table,
 )
+from bot.runtime.clock import FixedClock
 from storage import invites, people
 from storage.db import Database
 from storage.models import Candidate, Staff

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.leader import Leader, asyncpg_dsn
+from bot.runtime.leader import Leader, asyncpg_dsn
 from storage.db import Database
 
 LEASE = 4.0  # seconds: the loop runs every 1 s, a health check may take 0.5 s

@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.clock import FixedClock
-from bot.messages import ChatAddress, Outgoing
-from bot.settings import Settings
+from bot.core.messages import ChatAddress, Outgoing
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from content import ContentPack
 from storage import outbox, people
 from storage.db import Database

@@ -22,11 +22,11 @@ from sqlmodel import col, select
 
 import content
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.clock import FixedClock
-from bot.messages import Outgoing
-from bot.planner import holiday_date, occurrences, plan_pushes
-from bot.settings import Settings
+from bot.core.messages import Outgoing
+from bot.pushes.planner import holiday_date, occurrences, plan_pushes
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.settings import Settings
 from content import ContentPack
 from content.models import Checklists, ContentItem, Course, FaqEntry, Journey
 from content.render import check_template
@@ -592,7 +592,7 @@ async def test_item_images_are_sent(
     root = tmp_path / "content"
     (root / "img").mkdir(parents=True)
     Image.new("RGB", (4, 3), (200, 30, 30)).save(root / "img" / "team.png")
-    monkeypatch.setattr("bot.push_messages.CONTENT_ROOT", root)
+    monkeypatch.setattr("bot.pushes.composer.CONTENT_ROOT", root)
     pack = planner_pack(
         image_item("team_design", "设计", "img/team.png"),
         image_item("team_history", "历史", "https://example.com/img/team.jpg"),

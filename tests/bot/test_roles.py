@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
+from bot.runtime.app import App
 from tests.bot.helpers import add_candidate, add_staff
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.router import Router
 from bot.handlers import build_router
-from bot.router import Router
 from storage.models import Role
 
 

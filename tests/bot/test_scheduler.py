@@ -11,12 +11,12 @@ import pytest
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.clock import FixedClock
-from bot.context import Services
-from bot.messages import Outgoing
-from bot.scheduler import TickScheduler
-from bot.settings import Settings
+from bot.core.context import Services
+from bot.core.messages import Outgoing
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.runtime.scheduler import TickScheduler
+from bot.runtime.settings import Settings
 from content import ContentPack
 from storage import outbox, people
 from storage.db import Database

@@ -11,10 +11,11 @@ import pytest
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
-from bot import score_jobs, signals
-from bot.app import App
-from bot.clock import FixedClock
-from bot.score_jobs import daily_recompute, refresh
+from bot.runtime.app import App
+from bot.runtime.clock import FixedClock
+from bot.scoring import jobs as score_jobs
+from bot.scoring import signals
+from bot.scoring.jobs import daily_recompute, refresh
 from storage import courses, documents, migrate, outbox, people, scores, surveys
 from storage.db import Database
 from storage.models import (

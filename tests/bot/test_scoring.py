@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from bot import scoring
-from bot.i18n import I18n
-from bot.scoring import Signals, Thresholds, compute
-from bot.settings import Settings
+from bot.runtime.i18n import I18n
+from bot.runtime.settings import Settings
+from bot.scoring import model as scoring
+from bot.scoring.model import Signals, Thresholds, compute
 
 LATE = 30  # days after the offer: everything is expected (expected() == 1)
 

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from adapters.base import Route
-from bot.web import MAX_BODY, WebServer
+from bot.core.web import MAX_BODY, WebServer
 from storage.db import Database
 
 

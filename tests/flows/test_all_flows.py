@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
+from bot.runtime.app import App
 from storage import dialogs
 from storage.models import Candidate
 from tests.bot.helpers import add_candidate, add_staff

@@ -10,8 +10,8 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.messages import AttachmentKind
+from bot.core.messages import AttachmentKind
+from bot.runtime.app import App
 from storage import documents
 from storage.models import Candidate, Staff
 from tests.bot.helpers import add_candidate, add_staff

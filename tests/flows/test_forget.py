@@ -9,9 +9,9 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.messages import AttachmentKind
-from bot.uploads import FileStore
+from bot.core.messages import AttachmentKind
+from bot.core.uploads import FileStore
+from bot.runtime.app import App
 from storage import links, people, scores
 from storage.models import (
     AuditEntry,

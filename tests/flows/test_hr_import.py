@@ -8,8 +8,8 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.messages import AttachmentKind
+from bot.core.messages import AttachmentKind
+from bot.runtime.app import App
 from storage import people
 from storage.models import Candidate
 from tests.bot.helpers import add_candidate, add_staff

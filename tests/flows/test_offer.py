@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
+from bot.runtime.app import App
 from storage import people
 from storage.models import Candidate
 from tests.bot.helpers import add_candidate, add_staff

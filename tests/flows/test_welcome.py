@@ -12,8 +12,8 @@ import yaml
 from PIL import Image
 
 from adapters.memory import MemoryAdapter
-from bot.app import App
-from bot.messages import AttachmentKind, Button
+from bot.core.messages import AttachmentKind, Button
+from bot.runtime.app import App
 from content import CONTENT_DIR, Checklists, ContentPack, Course, FaqEntry
 from flows.welcome import check_media, welcome_outgoing
 from storage import welcomes

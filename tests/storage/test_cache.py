@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.cache import SharedCache
-from bot.clock import FixedClock
+from bot.core.cache import SharedCache
+from bot.runtime.clock import FixedClock
 from storage.db import Database
 
 

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.app import App, StartupError
-from bot.importer import ImportRefused, import_candidates, render_report
-from bot.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.people.importer import ImportRefused, import_candidates, render_report
+from bot.runtime.app import App, StartupError
+from bot.runtime.logs import setup_logging
+from bot.runtime.settings import Settings, SettingsError, load_settings
 from content import ContentError
 from storage import invites, people, scores
 from storage.models import Role
@@ -245,7 +245,7 @@ async def cmd_db(app: App, args: argparse.Namespace) -> int:
 
 
 async def cmd_calibrate(app: App, args: argparse.Namespace) -> int:
-    from bot import calibrate
+    from bot.scoring import calibrate
 
     lang = app.settings.default_language
 

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import signals
-from bot.context import Context, Services
-from bot.messages import Button, Outgoing
-from bot.scoring import Score, Thresholds, action_text, compute, reasons_text
+from bot.core.context import Context, Services
+from bot.core.messages import Button, Outgoing
+from bot.scoring import signals
+from bot.scoring.model import Score, Thresholds, action_text, compute, reasons_text
 from storage import outbox, people, scores
 from storage import signals as signal_rows
 from storage.db import Database

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.importer import ImportReport, import_candidates
+from bot.people.importer import ImportReport, import_candidates
 from storage import people
 from storage.models import Role
 

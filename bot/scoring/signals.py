@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.scoring import DROP_WINDOW_DAYS, REPLY_SLOW_HOURS, WINDOW_DAYS, Signals
+from bot.scoring.model import DROP_WINDOW_DAYS, REPLY_SLOW_HOURS, WINDOW_DAYS, Signals
 from storage.models import Candidate, DocumentStatus, OfferStatus
 from storage.signals import Facts, gather_facts
 

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import Context, Services, resolve_actor
-from bot.delivery import Courier
-from bot.i18n import LANGUAGES
-from bot.messages import CommandMenu, Incoming, Outgoing
-from bot.router import Parsed
+from bot.core.context import Context, Services, resolve_actor
+from bot.core.courier import Courier
+from bot.core.messages import CommandMenu, Incoming, Outgoing
+from bot.core.router import Parsed
+from bot.runtime.i18n import LANGUAGES
 from storage import events, interactions, outbox, people
 from storage.db import Database
 from storage.models import Identity, Role

@@ -1,7 +1,7 @@
 """What a scheduled push says: template variables and the rendering of pushes into messages.
 
-The planner (bot/planner.py) decides which items a candidate gets and when; this
-module turns its choice into an :class:`~bot.messages.Outgoing`:
+The planner (bot/pushes/planner.py) decides which items a candidate gets and when; this
+module turns its choice into an :class:`~bot.core.messages.Outgoing`:
 
 - :func:`template_variables` fills the names that ``content.render.SAMPLE_VARIABLES``
   lists, from the candidate's record, staff names and :class:`Readiness`
@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 import holidays
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import Services
-from bot.messages import AttachmentKind, Button, Link, Outgoing, OutgoingFile
-from bot.progress import Progress
+from bot.core.context import Services
+from bot.core.messages import AttachmentKind, Button, Link, Outgoing, OutgoingFile
+from bot.people.progress import Progress
 from content import CONTENT_DIR, ContentPack
 from content.audience import Profile
 from content.models import ContentItem, JourneySlot, china_holiday_date

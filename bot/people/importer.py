@@ -20,7 +20,7 @@ import phonenumbers
 from openpyxl import load_workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.binding import issue_invite
+from bot.people.binding import issue_invite
 from storage import people
 from storage.models import Candidate, OfferStatus, Role
 

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock
-from bot.i18n import I18n
-from bot.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
-from bot.settings import Settings
+from bot.core.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
+from bot.runtime.clock import Clock
+from bot.runtime.i18n import I18n
+from bot.runtime.settings import Settings
 from storage import people
 from storage.models import Candidate, Identity, Role, Staff
 
 if TYPE_CHECKING:
-    from bot.router import Router
+    from bot.core.router import Router
     from content import ContentPack, FaqMatch
 
 

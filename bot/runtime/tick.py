@@ -11,8 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from bot.context import Services
-from bot.dispatcher import AfterRoute
+from bot.core.context import Services
+from bot.core.dispatcher import AfterRoute
 from storage.db import Database
 
 log = logging.getLogger(__name__)

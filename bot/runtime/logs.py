@@ -11,7 +11,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from bot.privacy import mask_text
+from bot.core.privacy import mask_text
 
 
 class MaskingFilter(logging.Filter):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import flows
-from bot.approvals import check_approval_sla
-from bot.context import Services
-from bot.digest import send_digests
-from bot.planner import plan_pushes
-from bot.score_jobs import after_interaction, daily_recompute
-from bot.tick import AfterRoute, TickJob
+from bot.core.context import Services
+from bot.people.approvals import check_approval_sla
+from bot.pushes.planner import plan_pushes
+from bot.reports.digest import send_digests
+from bot.runtime.tick import AfterRoute, TickJob
+from bot.scoring.jobs import after_interaction, daily_recompute
 from storage.db import Database
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from storage.models import Role
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from bot.core.context import Context
 
 Handler = Callable[["Context", str], Awaitable[None]]
 PayloadHandler = Callable[["Context", list[str]], Awaitable[None]]

@@ -6,7 +6,7 @@ ones already written (their dedupe key exists), and only for candidates left
 with work opens a transaction: lock the candidate, re-read what they were
 sent, apply mute, the weekly cap and the one-reminder-a-day rule, pick the
 best unreceived item, render it and write the outbox row with its receipts.
-What the messages say is bot/push_messages.py's job. The rules are described in
+What the messages say is bot/pushes/composer.py's job. The rules are described in
 docs/pushes.md.
 """
 
@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.context import Services
-from bot.push_messages import (
+from bot.core.context import Services
+from bot.core.quiet import next_allowed
+from bot.pushes.composer import (
     MANAGER_WELCOME_ITEM,
     PushComposer,
     holiday_date,
@@ -30,7 +31,6 @@ from bot.push_messages import (
     load_readiness,
     profile_of,
 )
-from bot.quiet import next_allowed
 from content.audience import Profile, match
 from content.models import ContentItem, JourneySlot
 from storage import outbox, pushes

@@ -9,21 +9,21 @@ from typing import TextIO
 
 import flows
 from adapters.base import BaseAdapter
-from bot.cache import SharedCache
-from bot.clock import FixedClock, SystemClock
-from bot.context import Services
-from bot.delivery import Courier
-from bot.demo import is_empty, seed_demo
-from bot.dispatcher import Dispatcher
+from bot.core.cache import SharedCache
+from bot.core.context import Services
+from bot.core.courier import Courier
+from bot.core.dispatcher import Dispatcher
+from bot.core.web import WebServer
 from bot.handlers import bare_code, build_router
-from bot.i18n import I18n
-from bot.importer import ImportReport
-from bot.jobs import AFTER_ROUTE, TICK_JOBS
-from bot.leader import Leader
-from bot.scheduler import TickScheduler
-from bot.settings import Settings
-from bot.tick import TickJob, run_jobs
-from bot.web import WebServer
+from bot.people.demo import is_empty, seed_demo
+from bot.people.importer import ImportReport
+from bot.runtime.clock import FixedClock, SystemClock
+from bot.runtime.i18n import I18n
+from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
+from bot.runtime.leader import Leader
+from bot.runtime.scheduler import TickScheduler
+from bot.runtime.settings import Settings
+from bot.runtime.tick import TickJob, run_jobs
 from content import ContentPack, FaqMatcher, load_content
 from flows.engine import FlowEngine
 from storage import migrate
@@ -108,7 +108,7 @@ class App:
 
     async def run_console(self, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
         from adapters.console import ConsoleAdapter
-        from bot.console_directory import StorageDirectory
+        from bot.runtime.console_directory import StorageDirectory
 
         clock = self.clock
         if not isinstance(clock, SystemClock | FixedClock):

@@ -18,10 +18,10 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.approvals import waited
-from bot.context import Services
-from bot.messages import Outgoing
-from bot.scoring import action_text, reason_text
+from bot.core.context import Services
+from bot.core.messages import Outgoing
+from bot.people.approvals import waited
+from bot.scoring.model import action_text, reason_text
 from storage import digest, outbox, people, scores
 from storage.approvals import approval_since
 from storage.db import Database

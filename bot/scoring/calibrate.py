@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.scoring import INDICATORS, normalise
+from bot.scoring.model import INDICATORS, normalise
 
 MIN_OUTCOMES = 30
 FOLDS = 5
