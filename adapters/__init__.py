@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from adapters.base import BaseAdapter, Route
 from bot.core.cache import SharedCache
-from bot.runtime.clock import Clock
-from bot.runtime.settings import Settings
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 
 
 def build_platform_adapters(

@@ -8,40 +8,15 @@ onto the platform. Platform quirks (tokens, crypto, rate limits) stay inside it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from collections.abc import Sequence
+from typing import ClassVar
 
-from bot.core.messages import Attachment, ChatAddress, CommandMenu, Incoming, Outgoing
-
-
-class Inbound(Protocol):
-    """The core's entry points for inbound messages (the dispatcher)."""
-
-    async def handle(self, message: Incoming) -> None:
-        """Store and process now; for polling and local adapters."""
-        ...
-
-    async def submit(self, message: Incoming) -> bool:
-        """Store durably and process in the background; False for a redelivery."""
-        ...
-
-    async def command_menus(self, platform: str) -> list[CommandMenu]:
-        """The command menu for everyone, and one per staff chat on ``platform``."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """An HTTP route the adapter needs on the bot's one web server."""
-
-    method: str
-    path: str
-    handler: Callable[[Any], Awaitable[Any]]
+from bot.core.channel import Inbound, Route
+from bot.core.messages import Attachment, ChatAddress, Incoming, Outgoing
 
 
 class BaseAdapter(ABC):
-    """One chat platform."""
+    """One chat platform; implements :class:`bot.core.channel.Channel`."""
 
     platform: ClassVar[str]
 
@@ -85,3 +60,6 @@ class BaseAdapter(ABC):
     @abstractmethod
     async def download(self, attachment: Attachment) -> bytes:
         """The bytes of a file the user sent."""
+
+
+__all__ = ["BaseAdapter", "Inbound", "Route"]

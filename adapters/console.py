@@ -31,7 +31,7 @@ from bot.core.messages import (
     Outgoing,
     Sender,
 )
-from bot.runtime.clock import Clock, parse_delta
+from bot.core.clock import Clock, parse_delta
 
 PLATFORM = "console"
 # The largest step ``:clock`` moves time by before letting the bot tick.

@@ -53,8 +53,8 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.runtime.clock import Clock
-from bot.runtime.settings import Settings
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

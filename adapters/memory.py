@@ -20,7 +20,7 @@ from bot.core.messages import (
     Outgoing,
     Sender,
 )
-from bot.runtime.clock import Clock
+from bot.core.clock import Clock
 
 
 class MemoryAdapter(BaseAdapter):

@@ -45,8 +45,8 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.runtime.clock import Clock
-from bot.runtime.settings import Settings
+from bot.core.clock import Clock
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class TelegramAdapter(BaseAdapter):
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        from bot.runtime.app import StartupError  # the core's one-line start-up failure
+        from bot.core.errors import StartupError  # the core's one-line start-up failure
 
         if not _SECRET_CHARS.match(self.secret):
             raise StartupError("setting TELEGRAM_WEBHOOK_SECRET: use 1-256 of A-Z a-z 0-9 _ -")

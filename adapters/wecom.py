@@ -52,8 +52,8 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.runtime.clock import Clock
-from bot.runtime.settings import Settings, SettingsError
+from bot.core.clock import Clock
+from bot.core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

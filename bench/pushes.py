@@ -61,11 +61,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.messages import Attachment, ChatAddress, Outgoing
+from bot.core.settings import Settings
 from bot.pushes.planner import candidate_zone, occurrences, plan_pushes
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
+from run_bot import build_app
 from storage.db import Database
 from storage.models import (
     Candidate,
@@ -400,7 +401,7 @@ async def _run_on(url: str, n: int, rows: int, messages: int, seed_value: int) -
             admin_ids=[],
         )
         clock = FixedClock(START)
-        app = App(settings, clock=clock)
+        app = build_app(settings, clock=clock)
         try:
             t = time.perf_counter()
             await app.prepare()

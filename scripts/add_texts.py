@@ -3,7 +3,7 @@
 
 Usage: .venv/bin/python scripts/add_texts.py DOMAIN /path/to/texts.py
 texts.py defines M = {"key": ("中文", "English"), ...}; entries are added or overwritten in
-bot/runtime/locales/{zh,en}/LC_MESSAGES/DOMAIN.po (created if missing)."""
+bot/core/locales/{zh,en}/LC_MESSAGES/DOMAIN.po (created if missing)."""
 
 import sys
 from pathlib import Path
@@ -16,7 +16,7 @@ ns: dict = {}
 exec(Path(source).read_text(encoding="utf-8"), ns)
 M = ns["M"]
 for i, lang in enumerate(("zh", "en")):
-    path = Path(f"bot/runtime/locales/{lang}/LC_MESSAGES/{domain}.po")
+    path = Path(f"bot/core/locales/{lang}/LC_MESSAGES/{domain}.po")
     cat = Catalog(locale=lang, project="Preboard")
     if path.exists():
         with path.open("rb") as fh:

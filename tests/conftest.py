@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
+from bot.core.settings import Settings
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from content import ContentPack, load_content
+from run_bot import build_app
 from storage import migrate
 from storage.db import Database
 
@@ -134,7 +135,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(
     settings: Settings, database: Database, clock: FixedClock, content_pack: ContentPack
 ) -> AsyncIterator[App]:
-    yield App(settings, clock=clock, content=content_pack, db=database)
+    yield build_app(settings, clock=clock, content=content_pack, db=database)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.runtime.clock import Clock
+from bot.core.clock import Clock
 from storage import cache
 from storage.db import Database
 

@@ -9,15 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.clock import Clock
+from bot.core.i18n import I18n
 from bot.core.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
-from bot.runtime.clock import Clock
-from bot.runtime.i18n import I18n
-from bot.runtime.settings import Settings
+from bot.core.settings import Settings
 from storage import people
 from storage.models import Candidate, Identity, Role, Staff
 
 if TYPE_CHECKING:
-    from bot.core.router import Router
     from content import ContentPack, FaqMatch
 
 
@@ -25,6 +24,27 @@ class FlowStarter(Protocol):
     """The dialog engine, as the core's handlers see it."""
 
     async def start(self, ctx: Context, name: str, data: dict[str, Any] | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HelpEntry:
+    """One line of /help and of a platform's command menu."""
+
+    name: str
+    aliases: tuple[str, ...]
+    help_key: str
+
+
+class CommandIndex(Protocol):
+    """The bot's commands as handlers see them (the router implements it)."""
+
+    def help_for(self, role: Role | None) -> list[HelpEntry]:
+        """The commands ``role`` is shown, in registration order."""
+        ...
+
+    async def run(self, ctx: Context, name: str, args: str = "") -> None:
+        """Run the command ``name`` as if the person had typed it."""
+        ...
 
 
 class FaqLookup(Protocol):
@@ -47,7 +67,7 @@ class Services:
     clock: Clock
     i18n: I18n
     content: ContentPack
-    router: Router
+    commands: CommandIndex
     flows: FlowStarter
     files: Downloader
     faq: FaqLookup

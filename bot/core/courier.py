@@ -19,9 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
 from bot.core.quiet import is_quiet, next_allowed
-from bot.runtime.clock import Clock
-from bot.runtime.i18n import I18n
-from bot.runtime.settings import Settings
+from bot.core.clock import Clock
+from bot.core.i18n import I18n
+from bot.core.settings import Settings
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Outbox, OutboxCategory

@@ -21,9 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Context, Services, resolve_actor
 from bot.core.courier import Courier
+from bot.core.i18n import LANGUAGES
 from bot.core.messages import CommandMenu, Incoming, Outgoing
-from bot.core.router import Parsed
-from bot.runtime.i18n import LANGUAGES
+from bot.core.router import Parsed, Router
 from storage import events, interactions, outbox, people
 from storage.db import Database
 from storage.models import Identity, Role
@@ -43,8 +43,11 @@ RECOVER_AFTER = timedelta(seconds=30)
 class Dispatcher:
     """Routes inbound messages to handlers by role and command."""
 
-    def __init__(self, *, db: Database, services: Services, courier: Courier) -> None:
+    def __init__(
+        self, *, db: Database, services: Services, courier: Courier, router: Router
+    ) -> None:
         self.db = db
+        self.router = router
         self.services = services
         self.courier = courier
         self.interceptors: list[Interceptor] = []
@@ -94,14 +97,13 @@ class Dispatcher:
         """Menus for platforms that show one: newcomers' and candidates' commands for
         everyone (per language), and each staff member's own in their chat."""
         i18n = self.services.i18n
-        router = self.services.router
+        router = self.router
 
         def menu(roles: tuple[Role | None, ...], lang: str | None) -> tuple[tuple[str, str], ...]:
             entries = {"start": i18n.t(lang, "help.start")}
             for role in roles:
-                for command in router.commands_for(role):
-                    if command.help_key:
-                        entries.setdefault(command.name, i18n.t(lang, command.help_key))
+                for entry in router.help_for(role):
+                    entries.setdefault(entry.name, i18n.t(lang, entry.help_key))
             return tuple(entries.items())
 
         menus = [
@@ -198,7 +200,7 @@ class Dispatcher:
         )
 
     async def _route(self, ctx: Context) -> None:
-        router = self.services.router
+        router = self.router
         message = ctx.message
         parsed = router.parse(message.text) if message.payload is None else Parsed(None, None, "")
         for interceptor in self.interceptors:
@@ -226,7 +228,7 @@ class Dispatcher:
         ctx.reply(ctx.t("common.not_understood"))
 
     async def _route_payload(self, ctx: Context, payload: str) -> None:
-        found = self.services.router.payload_handler(payload)
+        found = self.router.payload_handler(payload)
         if found is None:
             ctx.reply(ctx.t("common.button_expired"))
             return

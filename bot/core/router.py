@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.core.context import Context, HelpEntry
 from storage.models import Role
-
-if TYPE_CHECKING:
-    from bot.core.context import Context
 
 Handler = Callable[["Context", str], Awaitable[None]]
 PayloadHandler = Callable[["Context", list[str]], Awaitable[None]]
@@ -118,3 +115,13 @@ class Router:
 
     def get(self, name: str) -> Command:
         return self._commands[name]
+
+    def help_for(self, role: Role | None) -> list[HelpEntry]:
+        return [
+            HelpEntry(c.name, c.aliases, c.help_key)
+            for c in self.commands_for(role)
+            if c.help_key is not None
+        ]
+
+    async def run(self, ctx: Context, name: str, args: str = "") -> None:
+        await self._commands[name].handler(ctx, args)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.runtime.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock
 from storage import links
 from storage.db import Database
 

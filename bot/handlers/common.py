@@ -10,7 +10,7 @@ from bot.core.router import Router
 from bot.handlers.candidate import next_steps
 from bot.people.binding import BindStatus, bind, looks_like_code
 from bot.people.progress import offer_awaiting_reply
-from bot.runtime.i18n import LANGUAGES
+from bot.core.i18n import LANGUAGES
 from storage import people
 from storage.models import Role
 
@@ -74,10 +74,9 @@ async def bind_command(ctx: Context, args: str) -> None:
 
 @router.command("help", roles=EVERYONE, aliases=("帮助",), help_key="help.help")
 async def help_command(ctx: Context, args: str) -> None:
-    commands = ctx.services.router.commands_for(ctx.actor.role)
+    commands = ctx.services.commands.help_for(ctx.actor.role)
     lines = [ctx.t("help.title")]
     for command in commands:
-        assert command.help_key is not None
         alias = f" ({' / '.join(command.aliases)})" if command.aliases else ""
         lines.append(f"/{command.name}{alias} — {ctx.t(command.help_key)}")
     if ctx.actor.role is None:

@@ -167,4 +167,4 @@ async def push_action(ctx: Context, args: list[str]) -> None:
     if command is None:
         ctx.reply(ctx.t("common.button_expired"))
         return
-    await ctx.services.router.get(command).handler(ctx, "")
+    await ctx.services.commands.run(ctx, command)

@@ -1,41 +1,64 @@
-"""Wiring: settings, database, content, router, dispatcher and the adapters, in one object."""
+"""One bot process: the core assembled around the parts the composition root hands in.
+
+``run_bot.py`` builds the flow engine (``flows/``) and the platform channels
+(``adapters/``) and passes them as :class:`Parts`; this module never imports
+either, it only knows the protocols in :mod:`bot.core.channel` and
+:mod:`bot.core.context`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import TextIO
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TextIO
 
-import flows
-from adapters.base import BaseAdapter
 from bot.core.cache import SharedCache
-from bot.core.context import Services
+from bot.core.channel import Channel, ConsoleFactory, PlatformFactory
+from bot.core.clock import FixedClock, SystemClock
+from bot.core.context import Context, FlowStarter, Services
 from bot.core.courier import Courier
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import Dispatcher, TextHandler
+from bot.core.errors import StartupError
+from bot.core.i18n import I18n
+from bot.core.router import Parsed, Router
+from bot.core.settings import Settings
 from bot.core.web import WebServer
 from bot.handlers import bare_code, build_router
 from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
-from bot.runtime.clock import FixedClock, SystemClock
-from bot.runtime.i18n import I18n
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
 from bot.runtime.leader import Leader
 from bot.runtime.scheduler import TickScheduler
-from bot.runtime.settings import Settings
 from bot.runtime.tick import TickJob, run_jobs
 from content import ContentPack, FaqMatcher, load_content
-from flows.engine import FlowEngine
 from storage import migrate
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+__all__ = ["App", "Parts", "StartupError"]
+
 HOUSEKEEPING_SECONDS = 30
 
 
-class StartupError(Exception):
-    """The bot cannot start; the message is one line for the operator."""
+class FlowEngineLike(FlowStarter, Protocol):
+    """The dialog engine: starts flows for handlers and sees messages first."""
+
+    async def intercept(self, ctx: Context, parsed: Parsed) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the composition root plugs into the core."""
+
+    router: Router  # the dialogs' commands and buttons
+    flows: FlowEngineLike
+    text_handlers: Sequence[TextHandler]  # free text the dialogs answer
+    platforms: PlatformFactory
+    console: ConsoleFactory
 
 
 class App:
@@ -44,6 +67,7 @@ class App:
     def __init__(
         self,
         settings: Settings,
+        parts: Parts,
         *,
         clock: SystemClock | FixedClock | None = None,
         content: ContentPack | None = None,
@@ -55,8 +79,9 @@ class App:
         self.i18n = I18n(settings.default_language)
         self.content = content or load_content()
         self.router = build_router()
-        self.router.include(flows.router)
-        self.flows = FlowEngine(flows.ALL_FLOWS)
+        self.router.include(parts.router)
+        self.parts = parts
+        self.flows = parts.flows
         self.courier = Courier(self.db, self.clock, self.i18n, settings)
         self.services = Services(
             settings,
@@ -68,13 +93,15 @@ class App:
             self.courier,
             FaqMatcher(self.content.faq),
         )
-        self.dispatcher = Dispatcher(db=self.db, services=self.services, courier=self.courier)
+        self.dispatcher = Dispatcher(
+            db=self.db, services=self.services, courier=self.courier, router=self.router
+        )
         self.dispatcher.interceptors.append(self.flows.intercept)
         self.dispatcher.text_handlers.append(bare_code)
-        self.dispatcher.text_handlers.extend(flows.TEXT_HANDLERS)
+        self.dispatcher.text_handlers.extend(parts.text_handlers)
         self.dispatcher.after_route.extend(AFTER_ROUTE)
         self.tick_jobs: list[TickJob] = list(TICK_JOBS)
-        self.adapters: list[BaseAdapter] = []
+        self.adapters: list[Channel] = []
         # Set by start_scheduling (run_platforms); without it this process ticks on its own.
         self.leader: Leader | None = None
         self.scheduler: TickScheduler | None = None
@@ -101,19 +128,18 @@ class App:
                 console=console,
             )
 
-    def add_adapter(self, adapter: BaseAdapter) -> None:
+    def add_adapter(self, adapter: Channel) -> None:
         adapter.attach(self.dispatcher)
         self.courier.register(adapter)
         self.adapters.append(adapter)
 
     async def run_console(self, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
-        from adapters.console import ConsoleAdapter
         from bot.runtime.console_directory import StorageDirectory
 
         clock = self.clock
         if not isinstance(clock, SystemClock | FixedClock):
             raise StartupError("the console needs a movable clock")
-        console = ConsoleAdapter(
+        console = self.parts.console(
             directory=StorageDirectory(self.db, clock, self.i18n),
             clock=clock,
             stdin=stdin,
@@ -129,10 +155,8 @@ class App:
 
     async def run_platforms(self, stop: asyncio.Event) -> None:
         """Serve every configured platform until ``stop`` is set."""
-        from adapters import build_platform_adapters
-
         cache = SharedCache(self.db, self.clock)
-        adapters = build_platform_adapters(self.settings, cache=cache, clock=self.clock)
+        adapters = self.parts.platforms(self.settings, cache=cache, clock=self.clock)
         web = WebServer(self.db, self.settings.http_host, self.settings.http_port, clock=self.clock)
         for adapter in adapters:
             self.add_adapter(adapter)

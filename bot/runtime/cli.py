@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot.people.importer import ImportRefused, import_candidates, render_report
-from bot.runtime.app import App, StartupError
+from bot.core.errors import StartupError
+from bot.runtime.app import App
 from bot.runtime.logs import setup_logging
-from bot.runtime.settings import Settings, SettingsError, load_settings
+from bot.core.settings import Settings, SettingsError, load_settings
 from content import ContentError
 from storage import invites, people, scores
 from storage.models import Role
@@ -279,7 +280,11 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+AppFactory = Callable[[Settings], App]
+
+
+def main(build_app: AppFactory, argv: list[str] | None = None) -> int:
+    """Parse ``argv``, load settings, build the app with ``build_app`` and run the command."""
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -290,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_format, "WARNING" if interactive_console else settings.log_level)
 
     async def go() -> int:
-        app = App(settings)
+        app = build_app(settings)
         try:
             return await _run(app, args)
         finally:

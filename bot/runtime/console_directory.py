@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.runtime.clock import Clock
-from bot.runtime.i18n import I18n
+from bot.core.clock import Clock
+from bot.core.i18n import I18n
 from storage import invites, people
 from storage.db import Database
 

@@ -22,7 +22,7 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.runtime.settings import Settings
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.runtime.i18n import I18n
-    from bot.runtime.settings import Settings
+    from bot.core.i18n import I18n
+    from bot.core.settings import Settings
 
 INDICATORS: tuple[str, ...] = ("interaction", "training", "feedback", "completeness", "external")
 DEFAULT_WEIGHTS: dict[str, float] = {

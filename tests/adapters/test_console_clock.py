@@ -6,10 +6,10 @@ import io
 import re
 from datetime import datetime, time, timedelta
 
+from bot.core.clock import FixedClock
 from bot.core.context import Services
 from bot.core.messages import Outgoing
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import outbox, people
 from storage.db import Database
 from storage.models import OutboxCategory

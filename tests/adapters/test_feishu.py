@@ -22,6 +22,7 @@ from sqlmodel import select
 from adapters import feishu_payloads as payloads
 from adapters.feishu import FeishuAdapter
 from bot.core.cache import SharedCache
+from bot.core.clock import FixedClock
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -32,10 +33,9 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
+from bot.core.settings import Settings
 from bot.core.web import WebServer
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from storage import people
 from storage.models import InboundEvent
 from tests.adapters.fake_feishu import (

@@ -23,6 +23,7 @@ from adapters import telegram_payloads as tp
 from adapters.ratelimit import RateLimiter
 from adapters.telegram import OVERALL, PER_CHAT, WEBHOOK_PATH, TelegramAdapter
 from bot.core.cache import SharedCache
+from bot.core.clock import FixedClock
 from bot.core.messages import (
     AttachmentKind,
     Button,
@@ -33,10 +34,9 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
+from bot.core.settings import Settings
 from bot.core.web import WebServer
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from storage import people
 from storage.models import InboundEvent
 from tests.adapters.fake_telegram import TOKEN, FakeTelegram
@@ -252,7 +252,7 @@ def test_adapter_configuration(plain_settings: Settings) -> None:
 async def test_start_refuses_bad_token_and_secret(
     plain_settings: Settings, fake: FakeTelegram
 ) -> None:
-    from bot.runtime.app import StartupError
+    from bot.core.errors import StartupError
 
     clock = FixedClock(NOW)
     wrong = tg_settings(plain_settings, fake, telegram_bot_token="1:wrong")

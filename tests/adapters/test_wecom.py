@@ -20,6 +20,7 @@ from adapters.ratelimit import RateLimiter, Window
 from adapters.wecom import WeComAdapter
 from adapters.wecom_payloads import PayloadError, parse_fields, split_text, to_incoming
 from bot.core.cache import SharedCache
+from bot.core.clock import FixedClock
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -30,10 +31,9 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
+from bot.core.settings import Settings
 from bot.core.web import MAX_BODY, WebServer
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from storage import people
 from storage.models import InboundEvent, Outbox
 from tests.adapters.fake_wecom import FakeWeCom, WeComCallbacks

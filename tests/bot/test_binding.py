@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.people.binding import (
     INVITE_ALPHABET,
     INVITE_LENGTH,
@@ -13,7 +14,6 @@ from bot.people.binding import (
     normalize_code,
 )
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import people
 from tests.bot.helpers import add_candidate, add_staff
 

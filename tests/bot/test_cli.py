@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.core.settings import Settings
 from bot.people.binding import INVITE_ALPHABET
-from bot.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,12 @@ from datetime import date
 import pytest
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
+from bot.core.settings import Settings
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from content import ContentPack, Text
 from content.models import Audience, ContentItem, ItemLink
+from run_bot import build_app
 from storage import links, people
 from storage.db import Database
 from storage.models import Candidate, Staff
@@ -176,7 +177,7 @@ def app_with(
 ) -> tuple[App, MemoryAdapter]:
     """An app whose library holds just ``items``."""
     pack = core_content().model_copy(update={"items": items})
-    other = App(settings, clock=clock, content=pack, db=database)
+    other = build_app(settings, clock=clock, content=pack, db=database)
     chat = MemoryAdapter(clock)
     other.add_adapter(chat)
     return other, chat

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.reports.digest import send_digests
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import people, questions
 from storage.models import (
     Candidate,

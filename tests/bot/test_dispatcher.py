@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlmodel import func, select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.context import Context
 from bot.core.messages import DeliveryError
 from bot.core.router import Command
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage.models import Interaction, Outbox, Staff
 from tests.bot.helpers import add_candidate
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from bot.core.i18n import I18n
 from bot.reports.export import COLUMNS, MAX_WIDTH, display_width, write_workbook
-from bot.runtime.i18n import I18n
 
 
 def test_workbook_layout(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.messages import AttachmentKind
 from bot.core.privacy import mask_id_number, mask_phone, mask_text
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from bot.runtime.logs import MaskingFilter, setup_logging
 from storage import audit, outbox, outcomes, scores
 from storage.models import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.core.i18n import I18n
 from bot.people.binding import BindStatus
-from bot.runtime.i18n import I18n
 from storage.models import OfferStatus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from bot.core.clock import FixedClock
 from bot.people.binding import INVITE_ALPHABET, INVITE_LENGTH
 from bot.people.importer import (
     ImportRefused,
@@ -22,7 +23,6 @@ from bot.people.importer import (
     parse_date,
     read_table,
 )
-from bot.runtime.clock import FixedClock
 from storage import invites, people
 from storage.db import Database
 from storage.models import Candidate, Staff

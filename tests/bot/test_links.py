@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
+from bot.core.clock import FixedClock
 from bot.core.web import WebServer
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import links
 from storage.models import Interaction, LinkToken
 from tests.bot.helpers import add_candidate

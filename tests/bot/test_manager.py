@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.people.approvals import check_approval_sla
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import people
 from storage.models import AuditEntry, Candidate, Document, Staff
 from tests.bot.helpers import add_candidate, add_staff, save_score

@@ -10,11 +10,12 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.messages import ChatAddress, Outgoing
+from bot.core.settings import Settings
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from content import ContentPack
+from run_bot import build_app
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Outbox, OutboxStatus
@@ -94,7 +95,7 @@ async def test_kill_mid_drain_then_restart(
 ) -> None:
     # App A: its own engine, as a separate process would have.
     db_a = Database(database_url)
-    app_a = App(settings, clock=clock, content=content_pack, db=db_a)
+    app_a = build_app(settings, clock=clock, content=content_pack, db=db_a)
     ids = await _seed(app_a)
     transport_a = HangingTransport(clock, hang_after=KILL_AFTER)
     app_a.add_adapter(transport_a)
@@ -123,7 +124,7 @@ async def test_kill_mid_drain_then_restart(
     assert counts[OutboxStatus.PENDING.value] == ROWS - KILL_AFTER - WORKERS
 
     # App B starts on the same database; the in-flight rows wait for their lease to expire.
-    app_b = App(settings, clock=clock, content=content_pack, db=Database(database_url))
+    app_b = build_app(settings, clock=clock, content=content_pack, db=Database(database_url))
     transport_b = HangingTransport(clock)
     app_b.add_adapter(transport_b)
     try:

@@ -22,14 +22,15 @@ from sqlmodel import col, select
 
 import content
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.messages import Outgoing
+from bot.core.settings import Settings
 from bot.pushes.planner import holiday_date, occurrences, plan_pushes
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from content import ContentPack
 from content.models import Checklists, ContentItem, Course, FaqEntry, Journey
 from content.render import check_template
+from run_bot import build_app
 from storage import documents, people, pushes
 from storage.db import Database
 from storage.models import (
@@ -86,7 +87,7 @@ def planner_pack(*extra: ContentItem, **slot_changes: dict[str, object]) -> Cont
 
 @pytest.fixture
 async def app(settings: Settings, database: Database, clock: FixedClock) -> AsyncIterator[App]:
-    yield App(settings, clock=clock, content=planner_pack(), db=database)
+    yield build_app(settings, clock=clock, content=planner_pack(), db=database)
 
 
 async def bound_candidate(
@@ -263,7 +264,7 @@ async def test_shipped_library_personalises(
     settings: Settings, database: Database, clock: FixedClock, content_pack: ContentPack
 ) -> None:
     """The same on the shipped journey and library (content/journey.yaml, content/library/)."""
-    app = App(settings, clock=clock, content=content_pack, db=database)
+    app = build_app(settings, clock=clock, content=content_pack, db=database)
     common = {"offer_date": date(2026, 6, 1), "work_city": "杭州", "training_date": None}
     engineer = await plain_candidate(
         app,
@@ -424,7 +425,7 @@ async def test_digest_item_wraps_the_news(
             },
         }
     )
-    app = App(
+    app = build_app(
         settings,
         clock=clock,
         content=planner_pack(frame, weekly_news={"digest": "weekly_frame"}),
@@ -598,7 +599,7 @@ async def test_item_images_are_sent(
         image_item("team_history", "历史", "https://example.com/img/team.jpg"),
         image_item("team_art", "美术", "img/gone.png"),
     )
-    app = App(settings, clock=clock, content=pack, db=database)
+    app = build_app(settings, clock=clock, content=pack, db=database)
     chat = MemoryAdapter(clock)
     app.add_adapter(chat)
     offer = {"offer_date": date(2026, 6, 1)}

@@ -11,13 +11,14 @@ import pytest
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.context import Services
 from bot.core.messages import Outgoing
+from bot.core.settings import Settings
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from bot.runtime.scheduler import TickScheduler
-from bot.runtime.settings import Settings
 from content import ContentPack
+from run_bot import build_app
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Outbox, OutboxStatus
@@ -99,8 +100,8 @@ async def two_apps(
     content_pack: ContentPack,
 ) -> AsyncIterator[tuple[App, App]]:
     fast = _fast(settings)
-    first = App(fast, clock=clock, content=content_pack, db=database)
-    second = App(fast, clock=clock, content=content_pack, db=Database(database_url))
+    first = build_app(fast, clock=clock, content=content_pack, db=database)
+    second = build_app(fast, clock=clock, content=content_pack, db=Database(database_url))
     yield first, second
     await first.stop_scheduling()
     await second.stop_scheduling()
@@ -135,7 +136,7 @@ async def test_leader_sends_due_rows_at_start_up(
     settings: Settings, database: Database, clock: FixedClock, content_pack: ContentPack
 ) -> None:
     """Rows that fell due during downtime go out on start-up; expired ones do not."""
-    app = App(_fast(settings), clock=clock, content=content_pack, db=database)
+    app = build_app(_fast(settings), clock=clock, content=content_pack, db=database)
     app.tick_jobs = []
     chat = MemoryAdapter(clock)
     app.add_adapter(chat)

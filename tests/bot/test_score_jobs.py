@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from bot.scoring import jobs as score_jobs
 from bot.scoring import signals
 from bot.scoring.jobs import daily_recompute, refresh

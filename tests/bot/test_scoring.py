@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.runtime.i18n import I18n
-from bot.runtime.settings import Settings
+from bot.core.i18n import I18n
+from bot.core.settings import Settings
 from bot.scoring import model as scoring
 from bot.scoring.model import Signals, Thresholds, compute
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.core.messages import DeliveryError, Outgoing
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import outbox, people
 from storage.models import Candidate, Outbox, OutboxCategory, OutboxStatus
 from tests.bot.helpers import add_candidate, add_staff

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
+from bot.core.settings import Settings
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.settings import Settings
 from content import ContentPack
+from run_bot import build_app
 from storage.db import Database
 
 Restart = Callable[[], Awaitable[tuple[App, MemoryAdapter]]]
@@ -26,7 +27,7 @@ async def restart(
     async def make() -> tuple[App, MemoryAdapter]:
         db = Database(database.url)
         made.append(db)
-        app = App(settings, clock=clock, content=content_pack, db=db)
+        app = build_app(settings, clock=clock, content=content_pack, db=db)
         chat = MemoryAdapter(clock)
         app.add_adapter(chat)
         return app, chat

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from content import ContentPack
 from storage import people
 from storage.models import (

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage.models import Candidate, Staff
 from tests.bot.helpers import add_candidate, add_staff
 

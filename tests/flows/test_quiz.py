@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
+from bot.core.i18n import I18n
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
-from bot.runtime.i18n import I18n
 from content import Course
 from content.models import OPTION_LETTERS
 from storage import courses

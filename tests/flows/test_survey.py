@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.memory import MemoryAdapter
+from bot.core.clock import FixedClock
 from bot.runtime.app import App
-from bot.runtime.clock import FixedClock
 from storage import surveys
 from storage.models import Candidate, SurveyResponse
 from tests.bot.helpers import add_candidate, add_staff

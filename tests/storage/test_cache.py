@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.cache import SharedCache
-from bot.runtime.clock import FixedClock
+from bot.core.clock import FixedClock
 from storage.db import Database
 
 

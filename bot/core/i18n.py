@@ -1,6 +1,6 @@
 """The message catalog: every user-facing text, in Chinese and English.
 
-Texts live in gettext ``.po`` catalogs under ``bot/runtime/locales/<lang>/LC_MESSAGES``,
+Texts live in gettext ``.po`` catalogs under ``bot/core/locales/<lang>/LC_MESSAGES``,
 one file per feature (``messages.po`` for the core, ``quiz.po`` ...), all
 merged; a key defined twice is an error. Edit them with any PO editor; Babel
 compiles them in memory at start-up,
