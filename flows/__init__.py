@@ -19,7 +19,7 @@ from flows import (
 from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
-from flows.questions import REPLY_FLOW, escalate_tickets, handle_free_text
+from flows.questions import REPLY_FLOW, handle_free_text
 from flows.quiz import QUIZ_FLOW
 from flows.review import REJECT_FLOW
 from flows.survey import SURVEY_FLOW
@@ -51,4 +51,4 @@ router.include(broadcast.router)
 router.include(forget.router)
 router.include(hr_import.router)
 
-__all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "escalate_tickets", "router"]
+__all__ = ["ALL_FLOWS", "TEXT_HANDLERS", "FlowEngine", "FlowError", "router"]

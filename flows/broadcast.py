@@ -21,7 +21,7 @@ from bot.core.context import Context
 from bot.core.messages import Outgoing
 from bot.core.quiet import next_allowed
 from bot.core.router import Router
-from bot.handlers.hr import hr_scope
+from bot.people.scope import hr_scope
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import broadcasts, outbox, scores
 from storage.models import Candidate, OfferStatus, OutboxCategory, Role

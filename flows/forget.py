@@ -17,7 +17,7 @@ from bot.core.context import Context
 from bot.core.messages import Outgoing
 from bot.core.router import Router
 from bot.core.uploads import ACCEPTED, FileStore
-from bot.handlers.hr import find_in_scope, find_one
+from bot.people.scope import find_in_scope, find_one
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Step, Turn
 from storage import audit, outbox, people
 from storage import forget as forgetting

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from bot.core.context import Context, Services
-from bot.core.messages import Button, Outgoing
+from bot.core.context import Context
+from bot.core.messages import Button
 from bot.core.router import Router
-from bot.handlers.hr import hr_scope
+from bot.people.scope import may_see
+from bot.support import tell_admins
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Stay, Step, Turn
-from storage import outbox, people, questions
-from storage.models import Candidate, Role, Staff, Ticket, TicketStatus
+from storage import people, questions
+from storage.models import Candidate, Role, Ticket, TicketStatus
 
 router = Router()
 ANSWERERS = {Role.HR, Role.ADMIN}
@@ -92,7 +90,7 @@ async def _open_ticket(
     )
     if hr is None:
         ctx.reply(ctx.t("questions.no_hr"))
-        await _tell_admins(
+        await tell_admins(
             ctx.session, ctx.services, ticket, candidate, ctx.now, "questions.admin_no_hr"
         )
         return
@@ -111,8 +109,7 @@ async def _ticket_in_scope(ctx: Context, ticket_id: str) -> tuple[Ticket, Candid
     if ticket is None:
         return None
     candidate = await people.get_candidate(session=ctx.session, candidate_id=ticket.candidate_id)
-    scope = hr_scope(ctx)
-    if candidate is None or (scope is not None and candidate.hr_id != scope):
+    if candidate is None or not may_see(ctx, candidate):
         return None
     return ticket, candidate
 
@@ -191,75 +188,3 @@ REPLY_FLOW = Flow(
     timeout=timedelta(hours=12),
     steps={"answer": Step(ask_reply, handle_reply, frozenset({Accept.TEXT}), (END,))},
 )
-
-
-async def escalate_tickets(session: AsyncSession, services: Services, now: datetime) -> list[int]:
-    """Remind HR and tell admins about tickets open past ``TICKET_SLA_HOURS``; return outbox ids."""
-    sla = timedelta(hours=services.settings.ticket_sla_hours)
-    ids: list[int] = []
-    for ticket in await questions.overdue_tickets(session=session, created_before=now - sla):
-        candidate = await people.get_candidate(session=session, candidate_id=ticket.candidate_id)
-        if candidate is None:
-            continue
-        hr = (
-            await people.get_staff(session=session, staff_id=ticket.hr_id)
-            if ticket.hr_id is not None
-            else None
-        )
-        if hr is not None:
-            ids += await _notify_about_ticket(
-                session, services, [hr], ticket, candidate, now, "questions.hr_overdue"
-            )
-        ids += await _tell_admins(
-            session, services, ticket, candidate, now, "questions.admin_overdue"
-        )
-        await questions.mark_escalated(session=session, ticket=ticket, now=now)
-    return ids
-
-
-async def _tell_admins(
-    session: AsyncSession,
-    services: Services,
-    ticket: Ticket,
-    candidate: Candidate,
-    now: datetime,
-    key: str,
-) -> list[int]:
-    admins = await people.staff_with_role(session=session, role=Role.ADMIN.value)
-    return await _notify_about_ticket(session, services, admins, ticket, candidate, now, key)
-
-
-async def _notify_about_ticket(
-    session: AsyncSession,
-    services: Services,
-    recipients: Sequence[Staff],
-    ticket: Ticket,
-    candidate: Candidate,
-    now: datetime,
-    key: str,
-) -> list[int]:
-    """Queue ``key`` with a reply button to each recipient, in their language."""
-    ids = []
-    for staff in recipients:
-        text = services.i18n.t(
-            staff.language,
-            key,
-            id=ticket.id,
-            name=candidate.name,
-            text=ticket.text,
-            hours=services.settings.ticket_sla_hours,
-        )
-        button = Button(
-            services.i18n.t(staff.language, "questions.reply_button"), f"tk:{ticket.id}"
-        )
-        row = await outbox.enqueue(
-            session=session,
-            kind="notice",
-            payload=Outgoing(text, (button,)).to_json(),
-            due_at=now,
-            now=now,
-            staff_id=staff.id,
-        )
-        if row is not None:
-            ids.append(row)
-    return ids

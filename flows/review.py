@@ -8,7 +8,7 @@ from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
 from bot.core.router import Router
 from bot.core.uploads import ACCEPTED, FileStore
-from bot.handlers.hr import hr_scope
+from bot.people.scope import hr_scope, may_see
 from content import ChecklistItem
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import documents, people
@@ -71,8 +71,7 @@ async def _document_in_scope(ctx: Context, document_id: str) -> tuple[Document, 
     if document is None:
         return None
     candidate = await people.get_candidate(session=ctx.session, candidate_id=document.candidate_id)
-    scope = hr_scope(ctx)
-    if candidate is None or (scope is not None and candidate.hr_id != scope):
+    if candidate is None or not may_see(ctx, candidate):
         return None
     return document, candidate
 

@@ -20,10 +20,10 @@ import filetype
 from PIL import Image, UnidentifiedImageError
 
 from bot.core.context import Context
+from bot.core.i18n import I18n
 from bot.core.messages import AttachmentKind, DeliveryError, Outgoing, OutgoingFile
 from bot.core.router import Router
 from bot.core.uploads import CheckedFile, FileStore, UploadRejected, too_large
-from bot.core.i18n import I18n
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import people, welcomes
 from storage.models import Role

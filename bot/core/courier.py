@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
-from bot.core.quiet import is_quiet, next_allowed
 from bot.core.clock import Clock
 from bot.core.i18n import I18n
+from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
+from bot.core.quiet import is_quiet, next_allowed
 from bot.core.settings import Settings
 from storage import outbox, people
 from storage.db import Database

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 from bot.core.context import Context
+from bot.core.i18n import LANGUAGES
 from bot.core.roles import BOUND, EVERYONE
 from bot.core.router import Router
 from bot.handlers.candidate import next_steps
 from bot.people.binding import BindStatus, bind, looks_like_code
 from bot.people.progress import offer_awaiting_reply
-from bot.core.i18n import LANGUAGES
 from storage import people
 from storage.models import Role
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.handlers.hr import find_in_scope, find_one
 from bot.people import approvals
 from bot.people.progress import compute_progress
+from bot.people.scope import find_in_scope, find_one
 from bot.scoring.model import band_label
 from storage import approvals as pending
 from storage import audit, people, scores

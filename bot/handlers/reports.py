@@ -15,15 +15,14 @@ from bot.core.privacy import mask_phone
 from bot.core.router import Router
 from bot.handlers import hr
 from bot.handlers.hr import (
-    STAFF_VIEW,
     band_text,
-    hr_scope,
     main_reason,
     missing_items,
     record_audit,
     suggested_action,
 )
 from bot.people.progress import compute_progress
+from bot.people.scope import STAFF_VIEW, hr_scope
 from bot.reports.charts import StatsChart, render_stats
 from bot.reports.export import COLUMNS, Cell, write_workbook
 from storage import audit, outcomes, people, reports, scores

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Actor, Context, Services
-from bot.core.messages import Button, Outgoing
 from bot.core.i18n import I18n
+from bot.core.messages import Button, Outgoing
 from storage import approvals, dialogs, outbox, people
 from storage.db import Database
 from storage.models import (

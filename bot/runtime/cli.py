@@ -12,11 +12,11 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.people.importer import ImportRefused, import_candidates, render_report
 from bot.core.errors import StartupError
+from bot.core.settings import Settings, SettingsError, load_settings
+from bot.people.importer import ImportRefused, import_candidates, render_report
 from bot.runtime.app import App
 from bot.runtime.logs import setup_logging
-from bot.core.settings import Settings, SettingsError, load_settings
 from content import ContentError
 from storage import invites, people, scores
 from storage.models import Role

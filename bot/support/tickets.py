@@ -1,0 +1,92 @@
+"""Tickets to HR: notices with a reply button, and escalation past ``TICKET_SLA_HOURS``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.context import Services
+from bot.core.messages import Button, Outgoing
+from storage import outbox, people, questions
+from storage.db import Database
+from storage.models import Candidate, Role, Staff, Ticket
+
+
+async def escalation_job(db: Database, services: Services, now: datetime) -> None:
+    """The tick job: tickets past TICKET_SLA_HOURS go to HR and admins (once)."""
+    async with db.session() as session:
+        await escalate_tickets(session, services, now)
+
+
+async def escalate_tickets(session: AsyncSession, services: Services, now: datetime) -> list[int]:
+    """Remind HR and tell admins about tickets open past ``TICKET_SLA_HOURS``; return outbox ids."""
+    sla = timedelta(hours=services.settings.ticket_sla_hours)
+    ids: list[int] = []
+    for ticket in await questions.overdue_tickets(session=session, created_before=now - sla):
+        candidate = await people.get_candidate(session=session, candidate_id=ticket.candidate_id)
+        if candidate is None:
+            continue
+        hr = (
+            await people.get_staff(session=session, staff_id=ticket.hr_id)
+            if ticket.hr_id is not None
+            else None
+        )
+        if hr is not None:
+            ids += await notify_about_ticket(
+                session, services, [hr], ticket, candidate, now, "questions.hr_overdue"
+            )
+        ids += await tell_admins(
+            session, services, ticket, candidate, now, "questions.admin_overdue"
+        )
+        await questions.mark_escalated(session=session, ticket=ticket, now=now)
+    return ids
+
+
+async def tell_admins(
+    session: AsyncSession,
+    services: Services,
+    ticket: Ticket,
+    candidate: Candidate,
+    now: datetime,
+    key: str,
+) -> list[int]:
+    admins = await people.staff_with_role(session=session, role=Role.ADMIN.value)
+    return await notify_about_ticket(session, services, admins, ticket, candidate, now, key)
+
+
+async def notify_about_ticket(
+    session: AsyncSession,
+    services: Services,
+    recipients: Sequence[Staff],
+    ticket: Ticket,
+    candidate: Candidate,
+    now: datetime,
+    key: str,
+) -> list[int]:
+    """Queue ``key`` with a reply button to each recipient, in their language."""
+    ids = []
+    for staff in recipients:
+        text = services.i18n.t(
+            staff.language,
+            key,
+            id=ticket.id,
+            name=candidate.name,
+            text=ticket.text,
+            hours=services.settings.ticket_sla_hours,
+        )
+        button = Button(
+            services.i18n.t(staff.language, "questions.reply_button"), f"tk:{ticket.id}"
+        )
+        row = await outbox.enqueue(
+            session=session,
+            kind="notice",
+            payload=Outgoing(text, (button,)).to_json(),
+            due_at=now,
+            now=now,
+            staff_id=staff.id,
+        )
+        if row is not None:
+            ids.append(row)
+    return ids
