@@ -15,9 +15,10 @@ version: a stale or doubled tap cannot advance a step twice.
 
 from __future__ import annotations
 
+import logging
 import string
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -29,6 +30,8 @@ from bot.core.router import Parsed
 from storage import dialogs
 from storage.models import Candidate, Dialog, DialogStatus
 
+log = logging.getLogger(__name__)
+
 END = "__end__"
 PAYLOAD_PREFIX = "f"
 RESUME = "@resume"
@@ -37,6 +40,18 @@ RESTART = "@restart"
 
 class FlowError(Exception):
     """A flow definition is inconsistent (raised at start-up and in tests)."""
+
+
+class UnknownDialog(FlowError):
+    """A stored dialog names a flow, or a step, that the engine does not have."""
+
+    def __init__(self, flow: str, step: str, *, known_flow: bool = True) -> None:
+        self.flow = flow
+        self.step = step
+        if known_flow:
+            super().__init__(f"stored dialog: unknown step {step!r} in flow {flow!r}")
+        else:
+            super().__init__(f"stored dialog: unknown flow {flow!r} (at step {step!r})")
 
 
 class Accept(StrEnum):
@@ -130,7 +145,6 @@ class Flow:
     steps: Mapping[str, Step]
     timeout: timedelta | None = None
     begin: BeginFn | None = None
-    roles: frozenset[Any] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", MappingProxyType(dict(self.steps)))
@@ -174,10 +188,10 @@ class Flow:
 def person_key(ctx: Context) -> str:
     actor = ctx.actor
     if actor.candidate is not None:
-        return f"c:{actor.candidate.id}"
+        return dialogs.DialogKey(candidate_id=actor.candidate.id).person
     if actor.staff is not None:
-        return f"s:{actor.staff.id}"
-    return f"i:{actor.identity.id}"
+        return dialogs.DialogKey(staff_id=actor.staff.id).person
+    return dialogs.DialogKey(identity_id=actor.identity.id).person
 
 
 class FlowEngine:
@@ -251,6 +265,21 @@ class FlowEngine:
         )
         return dialog.flow
 
+    def definition(self, dialog: Dialog) -> Flow:
+        """The flow a stored dialog runs; :class:`UnknownDialog` when the flow or its
+        step no longer exists (a flow renamed or removed since the dialog was saved)."""
+        flow = self.flows.get(dialog.flow)
+        if flow is None or dialog.state not in flow.steps:
+            raise UnknownDialog(dialog.flow, dialog.state, known_flow=flow is not None)
+        return flow
+
+    async def _close_unknown(self, ctx: Context, dialog: Dialog, exc: UnknownDialog) -> None:
+        """End a dialog the engine cannot run, so the person is not stuck in it."""
+        log.warning("%s; closing dialog %s", exc, dialog.id)
+        dialog.status = DialogStatus.DONE.value
+        dialog.updated_at = ctx.now
+        await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
+
     # ---- routing input ----------------------------------------------------------------
 
     async def intercept(self, ctx: Context, parsed: Parsed) -> bool:
@@ -264,12 +293,16 @@ class FlowEngine:
         if parsed.command is not None or parsed.word is not None:
             return False  # commands work inside a dialog without breaking it
         dialog = await dialogs.active_dialog(session=ctx.session, person=person_key(ctx))
-        if dialog is None or dialog.flow not in self.flows:
+        if dialog is None:
             return False
-        flow = self.flows[dialog.flow]
+        try:
+            flow = self.definition(dialog)
+        except UnknownDialog as exc:
+            await self._close_unknown(ctx, dialog, exc)
+            return False
         if self._timed_out(ctx, flow, dialog):
             dialog.status = DialogStatus.PARKED.value
-            ctx.session.add(dialog)
+            await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
             return False
         await self._advance(ctx, flow, dialog, self._answer(ctx, flow, dialog))
         return True
@@ -283,6 +316,9 @@ class FlowEngine:
         _, _, version, choice = parts
         person = person_key(ctx)
         dialog = await dialogs.get_dialog(session=ctx.session, person=person, flow=flow.name)
+        if dialog is not None and dialog.state not in flow.steps:
+            await self._close_unknown(ctx, dialog, UnknownDialog(dialog.flow, dialog.state))
+            dialog = None
         if (
             dialog is None
             or dialog.status == DialogStatus.DONE.value
@@ -299,7 +335,7 @@ class FlowEngine:
             await dialogs.park_others(session=ctx.session, person=person, keep_flow=flow.name)
             dialog.status = DialogStatus.ACTIVE.value
             dialog.updated_at = ctx.now
-            ctx.session.add(dialog)
+            await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
             if choice == RESUME:
                 await self._ask(ctx, flow, dialog)
                 return
@@ -330,7 +366,7 @@ class FlowEngine:
         result = await step.handle(turn, answer)
         if isinstance(result, Stay):
             dialog.data = turn.data
-            ctx.session.add(dialog)
+            await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
             ctx.reply(result.say)
             await self._ask(ctx, flow, dialog)
             return
@@ -360,7 +396,7 @@ class FlowEngine:
         turn.data["_options"] = [[o.key, o.label] for o in ask.options]
         if turn.data != dialog.data:
             dialog.data = turn.data
-            ctx.session.add(dialog)
+            await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
             await ctx.session.flush()
         ctx.reply(
             ask.text,

@@ -20,15 +20,6 @@ def approval_since(candidate: Candidate) -> datetime:
     return candidate.approval_requested_at or candidate.created_at
 
 
-async def lock_candidate(*, session: AsyncSession, candidate_id: int) -> Candidate | None:
-    """The candidate, re-read and locked for this transaction on PostgreSQL (SQLite's
-    ``BEGIN IMMEDIATE`` already serialises writers), so two approvers cannot both decide."""
-    stmt = select(Candidate).where(Candidate.id == candidate_id)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await session.exec(stmt.execution_options(populate_existing=True))).first()
-
-
 def _approver_clause(staff_id: int | None, department: str | None) -> Any:
     """Pending candidates this manager approves: theirs by name, else their department's."""
     own = col(Candidate.manager_id) == staff_id

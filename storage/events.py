@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage._upsert import insert_ignore
+from storage.locks import locked
 from storage.models import InboundEvent
 
 
@@ -46,9 +47,7 @@ async def lock_unprocessed(
         InboundEvent.event_id == event_id,
         col(InboundEvent.processed_at).is_(None),
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await session.exec(stmt)).first()
+    return (await session.exec(locked(session, stmt))).first()
 
 
 async def mark_processed(

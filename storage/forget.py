@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.dialogs import DialogKey
 from storage.models import (
     BindFailure,
     Candidate,
@@ -70,7 +71,10 @@ class _Who:
 
     @property
     def persons(self) -> list[str]:
-        return [f"c:{self.candidate_id}", *(f"i:{i}" for i in self.identity_ids)]
+        return [
+            DialogKey(candidate_id=self.candidate_id).person,
+            *(DialogKey(identity_id=i).person for i in self.identity_ids),
+        ]
 
 
 async def _who(session: AsyncSession, candidate_id: int) -> _Who:

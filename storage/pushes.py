@@ -71,20 +71,6 @@ async def plannable_candidates(
     return (await session.exec(stmt)).all()
 
 
-async def lock_candidate(*, session: AsyncSession, candidate_id: int) -> Candidate | None:
-    """The candidate re-read and locked for this transaction (PostgreSQL; SQLite locks at BEGIN).
-
-    Two planners working on the same candidate queue here, so the second sees the first's rows.
-    """
-    stmt = (
-        select(Candidate)
-        .where(col(Candidate.id) == candidate_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.exec(stmt)).first()
-
-
 async def receipts_of(
     *, session: AsyncSession, candidate_ids: Sequence[int]
 ) -> dict[int, set[str]]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.locks import locked
 from storage.models import Question, Ticket, TicketStatus
 
 
@@ -93,9 +94,7 @@ async def overdue_tickets(
         .order_by(col(Ticket.created_at))
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return (await session.exec(stmt)).all()
+    return (await session.exec(locked(session, stmt, skip_locked=True))).all()
 
 
 async def mark_escalated(*, session: AsyncSession, ticket: Ticket, now: datetime) -> None:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.locks import locked
 from storage.models import Candidate, OfferStatus, WelcomeMessage
-
-
-def _locked(session: AsyncSession, stmt: Any) -> Any:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return stmt.with_for_update()
-    return stmt
 
 
 async def get_welcome(*, session: AsyncSession, department: str) -> WelcomeMessage | None:
@@ -38,7 +32,7 @@ async def save_welcome(
 ) -> WelcomeMessage:
     """Create or replace the department's welcome; a replacement gets the next version."""
     stmt = select(WelcomeMessage).where(WelcomeMessage.department == department)
-    welcome = (await session.exec(_locked(session, stmt))).first()
+    welcome = (await session.exec(locked(session, stmt))).first()
     if welcome is None:
         welcome = WelcomeMessage(department=department, staff_id=staff_id, kind=kind, version=0)
         welcome.created_at = now

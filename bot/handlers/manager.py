@@ -15,7 +15,7 @@ from bot.people.progress import compute_progress
 from bot.people.scope import find_in_scope, find_one
 from bot.scoring.model import band_label
 from storage import approvals as pending
-from storage import audit, people, scores
+from storage import audit, locks, people, scores
 from storage.models import Candidate, OfferStatus, Role, Staff
 
 router = Router()
@@ -171,7 +171,7 @@ async def approval_in_reach(ctx: Context, candidate_id: str, tag: str) -> Candid
     Replies with the reason and returns None otherwise.
     """
     candidate = (
-        await pending.lock_candidate(session=ctx.session, candidate_id=int(candidate_id))
+        await locks.lock_candidate(session=ctx.session, candidate_id=int(candidate_id))
         if candidate_id.isdigit()
         else None
     )

@@ -88,7 +88,7 @@ async def request_approval(ctx: Context, candidate: Candidate) -> list[Staff]:
         now=ctx.now,
     )
     # An offer question still open in the candidate's chat must not accept it meanwhile.
-    person = f"c:{candidate.id}"
+    person = dialogs.DialogKey(candidate_id=candidate.id).person
     dialog = await dialogs.get_dialog(session=ctx.session, person=person, flow="offer")
     if dialog is not None and dialog.status != DialogStatus.DONE.value:
         await dialogs.save_dialog(

@@ -33,7 +33,7 @@ from bot.pushes.composer import (
 )
 from content.audience import Profile, match
 from content.models import ContentItem, JourneySlot
-from storage import outbox, pushes
+from storage import locks, outbox, pushes
 from storage.db import Database
 from storage.models import Candidate, OfferStatus, OutboxCategory, WelcomeMessage
 from storage.pushes import ScheduledRow
@@ -406,7 +406,7 @@ async def _plan_candidate(
 ) -> int:
     """Decide again on fresh data under the candidate's lock, then write. Returns rows written."""
     settings = services.settings
-    candidate = await pushes.lock_candidate(session=session, candidate_id=candidate_id)
+    candidate = await locks.lock_candidate(session=session, candidate_id=candidate_id)
     if (
         candidate is None
         or candidate.offer_status in _BLOCKED_OFFERS

@@ -26,8 +26,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
+
+from storage import leader_lock
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,6 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x5072_6562_6F61_7264  # "Preboard"
 
 Callback = Callable[[], Awaitable[None]]
-
-
-def asyncpg_dsn(url: str) -> str:
-    """``postgresql+asyncpg://u:p@h/db`` as asyncpg wants it: ``postgresql://u:p@h/db``."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class Leader:
@@ -98,9 +94,7 @@ class Leader:
             self._task = None
         if self._conn is not None and self._holding:
             try:
-                await self._conn.fetchval(
-                    "SELECT pg_advisory_unlock($1)", self.key, timeout=self.check_timeout
-                )
+                await leader_lock.unlock(self._conn, self.key, timeout=self.check_timeout)
                 await asyncio.wait_for(self._conn.close(), self.check_timeout)
             except Exception:
                 log.debug("releasing the leader lock failed; closing the connection", exc_info=True)
@@ -127,13 +121,9 @@ class Leader:
             return
         if self._conn is None or self._conn.is_closed():
             self._conn = None
-            self._conn = await asyncpg.connect(
-                asyncpg_dsn(self.url), timeout=max(self.interval, 1.0)
-            )
+            self._conn = await leader_lock.connect(self.url, timeout=max(self.interval, 1.0))
             await self._keepalives()
-        got = await self._conn.fetchval(
-            "SELECT pg_try_advisory_lock($1)", self.key, timeout=self.interval
-        )
+        got = await leader_lock.try_lock(self._conn, self.key, timeout=self.interval)
         if not got:
             return
         self._holding = True
@@ -150,16 +140,13 @@ class Leader:
         idle = max(1, int(self.lease / 2))
         probe = max(1, int(self.lease / 6))
         with contextlib.suppress(Exception):
-            await self._conn.execute(
-                f"SET tcp_keepalives_idle = {idle}; SET tcp_keepalives_interval = {probe}; "
-                "SET tcp_keepalives_count = 2"
-            )
+            await leader_lock.set_keepalives(self._conn, idle=idle, probe=probe)
 
     async def _healthy(self) -> bool:
         if self._conn is None or self._conn.is_closed():
             return False
         try:
-            return bool(await self._conn.fetchval("SELECT 1", timeout=self.check_timeout) == 1)
+            return await leader_lock.ping(self._conn, timeout=self.check_timeout)
         except Exception:
             return False
 

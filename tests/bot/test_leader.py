@@ -10,8 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.runtime.leader import Leader, asyncpg_dsn
+from bot.runtime.leader import Leader
 from storage.db import Database
+from storage.leader_lock import asyncpg_dsn
 
 LEASE = 4.0  # seconds: the loop runs every 1 s, a health check may take 0.5 s
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 import flows
+from adapters.memory import MemoryAdapter
+from bot.runtime.app import App
 from flows.engine import (
     END,
     Accept,
@@ -16,8 +20,12 @@ from flows.engine import (
     Stay,
     Step,
     Turn,
+    UnknownDialog,
     _typed_choice,
 )
+from storage import dialogs
+from storage.models import Candidate, Dialog
+from tests.bot.helpers import add_candidate, add_staff
 
 
 async def _ask(turn: Turn) -> Ask:
@@ -77,3 +85,61 @@ def test_typed_choices() -> None:
     assert _typed_choice("婉拒", options, labels_only=True) == "b"
     assert _typed_choice("2", options, labels_only=True) is None
     assert _typed_choice("3", options, labels_only=False) is None
+
+
+# ---- stored dialogs the engine no longer knows -------------------------------------------
+
+
+async def _corrupt_offer_dialog(app: App, candidate: Candidate, **fields: str) -> None:
+    async with app.db.session() as session:
+        key = dialogs.DialogKey(candidate_id=candidate.id)
+        dialog = await dialogs.get_dialog(session=session, person=key.person, flow="offer")
+        assert dialog is not None and dialog.status == "active"
+        for name, value in fields.items():
+            setattr(dialog, name, value)
+        await dialogs.touch_dialog(session=session, dialog=dialog)
+
+
+async def _dialog_status(app: App, candidate: Candidate, flow: str) -> str | None:
+    async with app.db.session() as session:
+        key = dialogs.DialogKey(candidate_id=candidate.id)
+        dialog = await dialogs.get_dialog(session=session, person=key.person, flow=flow)
+    return None if dialog is None else dialog.status
+
+
+def test_unknown_dialog_names_the_flow_and_the_step() -> None:
+    engine = flows.FlowEngine(flows.ALL_FLOWS)
+    with pytest.raises(UnknownDialog, match="unknown step 'gone' in flow 'offer'"):
+        engine.definition(Dialog(person="c:1", flow="offer", state="gone"))
+    with pytest.raises(UnknownDialog, match="unknown flow 'retired' \\(at step 'ask'\\)"):
+        engine.definition(Dialog(person="c:1", flow="retired", state="ask"))
+    assert issubclass(UnknownDialog, FlowError)
+
+
+async def test_a_stored_step_that_no_longer_exists_is_closed_not_a_crash(
+    app: App, chat: MemoryAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    candidate, code = await add_candidate(app, "张三", hr=hr)
+    await chat.say("u1", f"/bind {code}")  # opens the offer dialog
+    await _corrupt_offer_dialog(app, candidate, state="removed_step")
+    with caplog.at_level(logging.WARNING, logger="flows.engine"):
+        replies = await chat.say("u1", "/progress")
+        replies += await chat.say("u1", "你好")
+    assert not any("出了点问题" in r for r in replies)
+    assert "unknown step 'removed_step' in flow 'offer'" in caplog.text
+    assert await _dialog_status(app, candidate, "offer") == "done"
+
+
+async def test_a_stored_flow_that_no_longer_exists_is_closed(
+    app: App, chat: MemoryAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    candidate, code = await add_candidate(app, "张三", hr=hr)
+    await chat.say("u1", f"/bind {code}")
+    await _corrupt_offer_dialog(app, candidate, flow="retired_flow")
+    with caplog.at_level(logging.WARNING, logger="flows.engine"):
+        replies = await chat.say("u1", "你好")
+    assert not any("出了点问题" in r for r in replies)
+    assert "unknown flow 'retired_flow'" in caplog.text
+    assert await _dialog_status(app, candidate, "retired_flow") == "done"
