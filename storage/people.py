@@ -118,9 +118,11 @@ async def list_candidates(
 
 
 async def save_candidate(
-    *, session: AsyncSession, candidate: Candidate, fields: dict[str, Any], now: datetime
+    *, session: AsyncSession, candidate: Candidate | None, fields: dict[str, Any], now: datetime
 ) -> Candidate:
-    """Apply ``fields`` to ``candidate`` (new or loaded) and flush."""
+    """Apply ``fields`` to ``candidate`` (loaded, or None for a new one) and flush."""
+    if candidate is None:
+        candidate = Candidate(name=fields["name"])
     for key, value in fields.items():
         setattr(candidate, key, value)
     if candidate.created_at is None:
@@ -221,6 +223,44 @@ async def bind_identity(
     session.add(identity)
     await session.flush()
     return identity
+
+
+async def prebind_identity(
+    *,
+    session: AsyncSession,
+    platform: str,
+    user_id: str,
+    display_name: str,
+    now: datetime,
+    candidate_id: int | None = None,
+    staff_id: int | None = None,
+) -> Identity:
+    """Link a chat account to a person before they ever write (import, ``staff add``).
+
+    The account is the person's from their first message; it has not been seen yet.
+    """
+    identity = await touch_identity(
+        session=session,
+        platform=platform,
+        user_id=user_id,
+        chat_id=user_id,
+        display_name=display_name,
+        now=now,
+    )
+    identity.last_seen_at = None
+    return await bind_identity(
+        session=session, identity=identity, candidate_id=candidate_id, staff_id=staff_id
+    )
+
+
+async def identity_owner(
+    *, session: AsyncSession, platform: str, user_id: str
+) -> tuple[int | None, int | None] | None:
+    """Who a chat account belongs to: ``(candidate_id, staff_id)``, or None when nobody."""
+    identity = await get_identity(session=session, platform=platform, user_id=user_id)
+    if identity is None or (identity.candidate_id is None and identity.staff_id is None):
+        return None
+    return identity.candidate_id, identity.staff_id
 
 
 async def mark_unreachable(

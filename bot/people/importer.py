@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.people.binding import issue_invite
 from storage import people
-from storage.models import Candidate, OfferStatus, Role
+from storage.models import OfferStatus, Role
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "姓名"),
@@ -287,16 +287,10 @@ async def _apply_row(
     for column, platform in IDENTITY_FIELDS.items():
         user_id = _cell(raw.get(column))
         if user_id:
-            identity = await people.get_identity(
-                session=session, platform=platform, user_id=user_id
-            )
-            owner = None if identity is None else (identity.candidate_id, identity.staff_id)
-            if owner not in (None, (None, None)) and (
-                existing is None or owner != (existing.id, None)
-            ):
+            owner = await people.identity_owner(session=session, platform=platform, user_id=user_id)
+            if owner is not None and (existing is None or owner != (existing.id, None)):
                 raise _RowInvalid("import.row.identity_taken", column=column, value=user_id)
             identities.append((platform, user_id))
-    candidate = existing or Candidate(name=fields["name"])
     if (
         existing is not None
         and fields.get("offer_status") == OfferStatus.PENDING_APPROVAL.value
@@ -309,7 +303,9 @@ async def _apply_row(
     else:
         # An empty optional cell keeps what is stored; a re-import never erases data.
         fields = {k: v for k, v in fields.items() if v not in (None, [], "")}
-    await people.save_candidate(session=session, candidate=candidate, fields=fields, now=now)
+    candidate = await people.save_candidate(
+        session=session, candidate=existing, fields=fields, now=now
+    )
     assert candidate.id is not None
     report.candidate_ids.append(candidate.id)
     if existing is None:
@@ -317,16 +313,14 @@ async def _apply_row(
     else:
         report.updated += 1
     for platform, user_id in identities:
-        identity = await people.touch_identity(
+        await people.prebind_identity(
             session=session,
             platform=platform,
             user_id=user_id,
-            chat_id=user_id,
             display_name=candidate.name,
             now=now,
+            candidate_id=candidate.id,
         )
-        identity.last_seen_at = None
-        await people.bind_identity(session=session, identity=identity, candidate_id=candidate.id)
     if not identities and candidate.bound_at is None:
         _, created = await issue_invite(
             session=session, candidate_id=candidate.id, now=now, ttl_days=ttl_days

@@ -203,10 +203,7 @@ async def cmd_staff(app: App, args: argparse.Namespace) -> int:
             if v
         ]
         for platform, user_id in pre_bound:
-            existing = await people.get_identity(
-                session=session, platform=platform, user_id=user_id
-            )
-            if existing is not None and (existing.staff_id or existing.candidate_id):
+            if await people.identity_owner(session=session, platform=platform, user_id=user_id):
                 print(f"{platform}:{user_id} is already linked to someone else", file=sys.stderr)
                 return 2
         staff = await people.add_staff(
@@ -217,16 +214,14 @@ async def cmd_staff(app: App, args: argparse.Namespace) -> int:
             now=now,
         )
         for platform, user_id in pre_bound:
-            identity = await people.touch_identity(
+            await people.prebind_identity(
                 session=session,
                 platform=platform,
                 user_id=user_id,
-                chat_id=user_id,
                 display_name=args.name,
                 now=now,
+                staff_id=staff.id,
             )
-            identity.last_seen_at = None
-            await people.bind_identity(session=session, identity=identity, staff_id=staff.id)
     print(f"added {staff.role} {staff.name} (id {staff.id})")
     return 0
 
