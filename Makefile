@@ -24,7 +24,8 @@ run: $(STAMP)
 	$(BIN)/python run_bot.py
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n auto
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

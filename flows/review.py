@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
+from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
 from bot.core.uploads import ACCEPTED, FileStore
 from bot.people.scope import hr_scope, may_see
@@ -162,20 +163,20 @@ async def review_command(ctx: Context, args: str) -> None:
 
 @router.payload("rv", roles=REVIEWERS)
 async def review_page(ctx: Context, args: list[str]) -> None:
-    await _list_page(ctx, int(args[0]) if args and args[0].isdigit() else 1)
+    await _list_page(ctx, page_number(args[0] if args else None))
 
 
 async def _list_page(ctx: Context, page: int) -> None:
     rows, total = await documents.awaiting_review(
-        session=ctx.session, hr_id=hr_scope(ctx), limit=PAGE, offset=(page - 1) * PAGE
+        session=ctx.session, hr_id=hr_scope(ctx), limit=PAGE, offset=offset_of(page, PAGE)
     )
     if total == 0:
         ctx.reply(ctx.t("review.empty"))
         return
-    pages = (total + PAGE - 1) // PAGE
+    pages = Page.of(page, size=PAGE, total=total).pages
     lines = [ctx.t("review.list_title", total=total, page=min(page, pages), pages=pages)]
     buttons = []
-    for n, (document, candidate) in enumerate(rows, start=(page - 1) * PAGE + 1):
+    for n, (document, candidate) in enumerate(rows, start=offset_of(page, PAGE) + 1):
         waited = (ctx.now - document.submitted_at).total_seconds() // 3600
         lines.append(
             ctx.t(

@@ -7,6 +7,7 @@ from datetime import date
 
 from bot.core.context import Context
 from bot.core.messages import Button, Link
+from bot.core.paging import Page, page_number
 from bot.core.router import Router
 from bot.pushes.composer import candidate_variables, profile_of
 from content.audience import Profile, match
@@ -119,14 +120,13 @@ async def show_resources(ctx: Context, page: int) -> None:
     if not items:
         ctx.reply(ctx.t("res.empty") + "\n" + _faq_line(ctx))
         return
-    pages = (len(items) + PAGE - 1) // PAGE
-    page = min(max(page, 1), pages)
+    shown_page = Page.of(page, size=PAGE, total=len(items))
+    page, pages = shown_page.number, shown_page.pages
     lang = ctx.actor.language
     variables = await _variables(ctx, candidate)
     lines = [ctx.t("res.title", page=page, pages=pages, total=len(items))]
     shown: list[Link] = []
-    first = (page - 1) * PAGE + 1
-    for n, item in enumerate(items[first - 1 : first - 1 + PAGE], start=first):
+    for n, item in enumerate(shown_page.rows(items), start=shown_page.first):
         lines.append(ctx.t("res.line", n=n, title=_title(item, lang, variables)))
         for link in item.links:
             token = await links.create_token(
@@ -151,10 +151,10 @@ async def resources_command(ctx: Context, args: str) -> None:
 
 @router.payload("res", roles=CANDIDATES)
 async def resources_page(ctx: Context, args: list[str]) -> None:
-    if len(args) != 1 or not args[0].isdigit():
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
         ctx.reply(ctx.t("common.button_expired"))
         return
-    await show_resources(ctx, int(args[0]))
+    await show_resources(ctx, page_number(args[0]))
 
 
 # ---- buttons on scheduled pushes ------------------------------------------------------------

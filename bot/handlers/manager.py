@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.messages import Button
+from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
 from bot.people import approvals
 from bot.people.progress import compute_progress
@@ -27,10 +28,6 @@ APPROVE_PAGE = 5
 SUBMITTABLE = {OfferStatus.OFFERED.value, OfferStatus.DELAYED.value}
 
 
-def _page(args: str) -> int:
-    return int(args) if args.strip().isdigit() and int(args) > 0 else 1
-
-
 def _manager(ctx: Context) -> Staff | None:
     """The manager whose team this is; None for admins (every department)."""
     return None if ctx.actor.role is Role.ADMIN else ctx.actor.staff
@@ -41,18 +38,18 @@ def _manager(ctx: Context) -> Staff | None:
 
 @router.command("team", roles=MANAGERS, aliases=("团队",), help_key="team.help")
 async def team_command(ctx: Context, args: str) -> None:
-    await _team_page(ctx, _page(args))
+    await _team_page(ctx, page_number(args))
 
 
 @router.payload("tm", roles=MANAGERS)
 async def team_page(ctx: Context, args: list[str]) -> None:
-    await _team_page(ctx, _page(args[0] if args else "1"))
+    await _team_page(ctx, page_number(args[0] if args else None))
 
 
 async def _team_page(ctx: Context, page: int) -> None:
     manager = _manager(ctx)
     rows, total = await pending.team_candidates(
-        session=ctx.session, manager=manager, limit=TEAM_PAGE, offset=(page - 1) * TEAM_PAGE
+        session=ctx.session, manager=manager, limit=TEAM_PAGE, offset=offset_of(page, TEAM_PAGE)
     )
     await audit.record(
         session=ctx.session,
@@ -68,7 +65,7 @@ async def _team_page(ctx: Context, page: int) -> None:
         else:
             ctx.reply(ctx.t("team.empty"))
         return
-    pages = (total + TEAM_PAGE - 1) // TEAM_PAGE
+    pages = Page.of(page, size=TEAM_PAGE, total=total).pages
     shown = {"total": total, "page": min(page, pages), "pages": pages}
     if manager is not None and manager.department:
         title = ctx.t("team.title", department=manager.department, **shown)
@@ -78,7 +75,7 @@ async def _team_page(ctx: Context, page: int) -> None:
     latest = await scores.latest(session=ctx.session, candidate_ids=[c.id or 0 for c in rows])
     i18n = ctx.services.i18n
     dash = "-"
-    for n, candidate in enumerate(rows, start=(page - 1) * TEAM_PAGE + 1):
+    for n, candidate in enumerate(rows, start=offset_of(page, TEAM_PAGE) + 1):
         progress = await compute_progress(
             session=ctx.session,
             candidate=candidate,
@@ -113,12 +110,12 @@ async def _team_page(ctx: Context, page: int) -> None:
 
 @router.command("approve", roles=MANAGERS, aliases=("审批",), help_key="approve.help")
 async def approve_command(ctx: Context, args: str) -> None:
-    await _approve_page(ctx, _page(args))
+    await _approve_page(ctx, page_number(args))
 
 
 @router.payload("apl", roles=MANAGERS)
 async def approve_page(ctx: Context, args: list[str]) -> None:
-    await _approve_page(ctx, _page(args[0] if args else "1"))
+    await _approve_page(ctx, page_number(args[0] if args else None))
 
 
 async def _approve_page(ctx: Context, page: int) -> None:
@@ -126,16 +123,16 @@ async def _approve_page(ctx: Context, page: int) -> None:
         session=ctx.session,
         approver=_manager(ctx),
         limit=APPROVE_PAGE,
-        offset=(page - 1) * APPROVE_PAGE,
+        offset=offset_of(page, APPROVE_PAGE),
     )
     if total == 0:
         ctx.reply(ctx.t("approve.empty"))
         return
-    pages = (total + APPROVE_PAGE - 1) // APPROVE_PAGE
+    pages = Page.of(page, size=APPROVE_PAGE, total=total).pages
     lines = [ctx.t("approve.list_title", total=total, page=min(page, pages), pages=pages)]
     buttons: list[Button] = []
     i18n = ctx.services.i18n
-    for n, candidate in enumerate(rows, start=(page - 1) * APPROVE_PAGE + 1):
+    for n, candidate in enumerate(rows, start=offset_of(page, APPROVE_PAGE) + 1):
         hr = (
             await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
             if candidate.hr_id is not None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
+from bot.core.paging import Page, offset_of, page_number
 from bot.core.privacy import mask_phone
 from bot.core.router import Router
 from bot.handlers import hr
@@ -81,8 +82,8 @@ async def _open_candidates(ctx: Context) -> list[Candidate]:
 def parse_risk_args(args: str) -> tuple[str, int] | None:
     band, page = "high", 1
     for word in args.split():
-        if word.isdigit() and int(word) > 0:
-            page = int(word)
+        if word.isascii() and word.isdigit() and int(word) > 0:
+            page = page_number(word)
         elif word.lower() in BANDS:
             band = BANDS[word.lower()]
         else:
@@ -101,10 +102,14 @@ async def risk_command(ctx: Context, args: str) -> None:
 
 @router.payload("rk", roles=STAFF_VIEW)
 async def risk_next(ctx: Context, args: list[str]) -> None:
-    if len(args) != 2 or args[0] not in ("high", "medium", "low") or not args[1].isdigit():
+    if (
+        len(args) != 2
+        or args[0] not in ("high", "medium", "low")
+        or not (args[1].isascii() and args[1].isdigit())
+    ):
         ctx.reply(ctx.t("common.button_expired"))
         return
-    await risk_page(ctx, args[0], int(args[1]))
+    await risk_page(ctx, args[0], page_number(args[1]))
 
 
 async def risk_page(ctx: Context, band: str, page: int) -> None:
@@ -120,12 +125,11 @@ async def risk_page(ctx: Context, band: str, page: int) -> None:
     if not rows:
         ctx.reply(ctx.t("risk.empty", band=label))
         return
-    pages = (len(rows) + RISK_PAGE - 1) // RISK_PAGE
-    page = min(page, pages)
-    start = (page - 1) * RISK_PAGE
+    shown = Page.of(page, size=RISK_PAGE, total=len(rows))
+    page, pages = shown.number, shown.pages
     lines = [ctx.t("risk.title", band=label, total=len(rows), page=page, pages=pages)]
     buttons = []
-    for n, (snapshot, candidate) in enumerate(rows[start : start + RISK_PAGE], start=start + 1):
+    for n, (snapshot, candidate) in enumerate(shown.rows(rows), start=shown.first):
         lines.append(
             ctx.t(
                 "risk.line",
@@ -405,13 +409,13 @@ async def export_command(ctx: Context, args: str) -> None:
 
 @router.command("audit", roles=ADMINS, aliases=("审计",), help_key="audit.help")
 async def audit_command(ctx: Context, args: str) -> None:
-    page = int(args) if args.strip().isdigit() and int(args) > 0 else 1
+    page = page_number(args)
     await audit_page(ctx, page)
 
 
 @router.payload("au", roles=ADMINS)
 async def audit_next(ctx: Context, args: list[str]) -> None:
-    await audit_page(ctx, int(args[0]) if args and args[0].isdigit() else 1)
+    await audit_page(ctx, page_number(args[0] if args else None))
 
 
 def _detail(ctx: Context, action: str, detail: str) -> str:
@@ -433,7 +437,7 @@ def _detail(ctx: Context, action: str, detail: str) -> str:
 async def audit_page(ctx: Context, page: int) -> None:
     entries = list(
         await audit.latest(
-            session=ctx.session, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE
+            session=ctx.session, limit=AUDIT_PAGE + 1, offset=offset_of(page, AUDIT_PAGE)
         )
     )
     if not entries:
