@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,30 @@ class FaqMatch:
     runner_up: float
 
 
+_BASE_LOCK = threading.Lock()
+_base_dictionary: tuple[dict[str, int], int] | None = None
+
+
+def _new_tokenizer() -> jieba.Tokenizer:
+    """A jieba tokenizer with its own copy of the base dictionary.
+
+    Loading the dictionary costs most of a second; it is read once per process
+    and copied for every matcher, so matchers can add their own words without
+    sharing them.
+    """
+    global _base_dictionary
+    with _BASE_LOCK:
+        if _base_dictionary is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            _base_dictionary = (base.FREQ, base.total)
+    freq, total = _base_dictionary
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(freq), total
+    tokenizer.initialized = True
+    return tokenizer
+
+
 def normalise(text: str) -> str:
     """Full-width to half-width (NFKC), lower case, outer spaces trimmed."""
     return unicodedata.normalize("NFKC", text).lower().strip()
@@ -96,8 +121,7 @@ class FaqMatcher:
         self.threshold = threshold
         self.min_margin = min_margin
 
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()  # now, not on the first question
+        self._jieba = _new_tokenizer()  # now, not on the first question
         words = [*DOMAIN_WORDS]
         words += [normalise(k) for e in self.entries for k in e.keywords.get("zh", [])]
         for word in words:
