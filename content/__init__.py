@@ -5,10 +5,10 @@ Editors' guide: docs/content.md.
 """
 
 from content.audience import Profile, match
+from content.calendar import HOLIDAY_LANGUAGE, Holiday, china_holiday, holiday_names
 from content.faq_matcher import FaqMatch, FaqMatcher
 from content.loader import CONTENT_DIR, ContentError, load_content
 from content.models import (
-    HOLIDAY_LANGUAGE,
     LANGS,
     Audience,
     ChecklistItem,
@@ -22,8 +22,6 @@ from content.models import (
     JourneySlot,
     Question,
     Text,
-    china_holiday_date,
-    china_holiday_names,
 )
 from content.render import (
     SAMPLE_VARIABLES,
@@ -50,6 +48,7 @@ __all__ = [
     "FaqEntry",
     "FaqMatch",
     "FaqMatcher",
+    "Holiday",
     "ItemLink",
     "Journey",
     "JourneySlot",
@@ -58,8 +57,8 @@ __all__ = [
     "TemplateProblem",
     "Text",
     "check_template",
-    "china_holiday_date",
-    "china_holiday_names",
+    "china_holiday",
+    "holiday_names",
     "load_content",
     "match",
     "render",

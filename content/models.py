@@ -7,14 +7,11 @@ templates, image files) are made by :func:`content.loader.load_content`.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from content.calendar import holiday_names
 
 LANGS: tuple[str, ...] = ("zh", "en")
 OPTION_LETTERS = "ABCD"
@@ -205,31 +204,6 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 SlotId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
 
-# Holiday slots name holidays as the ``holidays`` library does in this language.
-HOLIDAY_LANGUAGE = "en_US"
-_HOLIDAY_YEARS = range(2020, 2041)
-
-
-def _china_holidays(years: Iterable[int]) -> dict[date, list[str]]:
-    calendar = holidays.country_holidays("CN", years=list(years), language=HOLIDAY_LANGUAGE)
-    # Two holidays on one day come back as "Mid-Autumn Festival; National Day".
-    return {day: [part.strip() for part in name.split(";")] for day, name in calendar.items()}
-
-
-@functools.cache
-def china_holiday_names() -> frozenset[str]:
-    """Names a holiday slot may use: China's public holidays, without "observed" or swap days."""
-    names: set[str] = set()
-    for parts in _china_holidays(_HOLIDAY_YEARS).values():
-        names.update(p for p in parts if "(observed)" not in p and not p.startswith("Day off"))
-    return frozenset(names)
-
-
-def china_holiday_date(name: str, year: int) -> date | None:
-    """The first day in ``year`` that the holidays library calls ``name``, or None."""
-    days = [day for day, parts in _china_holidays([year]).items() if name in parts]
-    return min(days) if days else None
-
 
 def _http_url(value: str) -> str:
     value = value.strip()
@@ -246,7 +220,7 @@ class JourneySlot(_Model):
     ``weekday``; ``birthday`` on the candidate's birthday; ``holiday`` on the
     named holiday of the Chinese calendar (``holiday``: the holidays library's
     English name, e.g. "Mid-Autumn Festival"; its first day, see
-    :func:`china_holiday_date`). ``days`` applies to the date anchors only. ``at``
+    :func:`content.calendar.china_holiday`). ``days`` applies to the date anchors only. ``at``
     is local time. A slot not sendable on time (cap, quiet hours) may wait
     ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
     from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
@@ -297,8 +271,8 @@ class JourneySlot(_Model):
             raise ValueError("anchor holiday needs a holiday name, e.g. 'National Day'")
         if anchor is not None and anchor != "holiday" and value is not None:
             raise ValueError(f"holiday only applies to anchor holiday, not {anchor!r}")
-        if value is not None and value not in china_holiday_names():
-            known = ", ".join(repr(n) for n in sorted(china_holiday_names()))
+        if value is not None and value not in holiday_names():
+            known = ", ".join(repr(n) for n in sorted(holiday_names()))
             raise ValueError(
                 f"{value!r} is not a China holiday in the holidays library; one of: {known}"
             )

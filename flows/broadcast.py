@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from bot.core.context import Context
 from bot.core.messages import Outgoing
-from bot.core.quiet import next_allowed
+from bot.core.quiet import is_quiet
 from bot.core.router import Router
+from bot.core.zones import person_zone
 from bot.people.scope import hr_scope
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import broadcasts, outbox, scores
@@ -282,13 +282,12 @@ async def send(turn: Turn, recipients: list[Candidate]) -> str:
     )
     sent = waiting = 0
     for candidate in recipients:
-        tz = ZoneInfo(candidate.timezone) if candidate.timezone else settings.timezone
-        due = next_allowed(ctx.now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
+        tz = person_zone(candidate, settings.default_timezone)
         row = await outbox.enqueue(
             session=ctx.session,
             kind="push",
             payload=Outgoing(message_for(ctx, candidate.language, text)).to_json(),
-            due_at=due,
+            due_at=ctx.now,  # the courier holds it back in quiet hours
             now=ctx.now,
             candidate_id=candidate.id,
             dedupe_key=f"bc:{record.id}:{candidate.id}",
@@ -296,7 +295,7 @@ async def send(turn: Turn, recipients: list[Candidate]) -> str:
         )
         if row is not None:
             sent += 1
-            waiting += due > ctx.now
+            waiting += is_quiet(ctx.now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
     await broadcasts.set_recipients(session=ctx.session, broadcast=record, recipients=sent)
     words = [turn.t("broadcast.sent", count=sent)]
     if waiting:

@@ -13,6 +13,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import I18n
 from bot.core.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
 from bot.core.settings import Settings
+from bot.core.zones import person_zone
 from storage import people
 from storage.models import Candidate, Identity, Role, Staff
 
@@ -139,8 +140,7 @@ class Context:
 
     @property
     def tz(self) -> ZoneInfo:
-        tz = self.actor.candidate.timezone if self.actor.candidate else None
-        return ZoneInfo(tz) if tz else self.settings.timezone
+        return person_zone(self.actor.candidate, self.settings.default_timezone)
 
     @property
     def today(self) -> date:

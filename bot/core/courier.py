@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,7 @@ from bot.core.i18n import I18n
 from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
 from bot.core.quiet import is_quiet, next_allowed
 from bot.core.settings import Settings
+from bot.core.zones import person_zone
 from storage import outbox, people
 from storage.db import Database
 from storage.models import Outbox, OutboxCategory
@@ -141,12 +142,7 @@ class Courier:
             if candidate_id is not None
             else None
         )
-        if candidate is not None and candidate.timezone:
-            try:
-                return ZoneInfo(candidate.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                log.warning("candidate %s has an unknown time zone", candidate.id)
-        return self.settings.timezone
+        return person_zone(candidate, self.settings.default_timezone)
 
     async def _claim(self, row_id: int) -> tuple[Outbox, ChatAddress | None] | None:
         """Claim the row and find where it goes, in one transaction; None when it is not

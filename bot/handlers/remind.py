@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from bot.core.context import Context
 from bot.core.messages import Button, Outgoing
 from bot.core.quiet import next_allowed
 from bot.core.router import Router
+from bot.core.zones import person_zone
 from bot.handlers.hr import (
     Missing,
     local_time,
@@ -68,22 +67,21 @@ def reminder_text(ctx: Context, candidate: Candidate, missing: Missing, kind: st
 
 
 async def send_reminder(ctx: Context, candidate: Candidate, missing: Missing, kind: str) -> bool:
-    """Queue one reminder (quiet hours respected); False when one went out today already."""
+    """Queue one reminder (the courier keeps quiet hours); False when one went out today."""
     assert candidate.id is not None
-    tz = ZoneInfo(candidate.timezone) if candidate.timezone else ctx.settings.timezone
+    tz = person_zone(candidate, ctx.settings.default_timezone)
     local_day = ctx.now.astimezone(tz).date().isoformat()
-    due = next_allowed(ctx.now, tz, ctx.settings.quiet_hours_start, ctx.settings.quiet_hours_end)
     row = await outbox.enqueue(
         session=ctx.session,
         kind="notice",
         payload=Outgoing(reminder_text(ctx, candidate, missing, kind)).to_json(),
-        due_at=due,
+        due_at=ctx.now,
         now=ctx.now,
         candidate_id=candidate.id,
         category=OutboxCategory.REMINDER.value,
         dedupe_key=f"remind:{candidate.id}:{kind}:{local_day}",
     )
-    if row is not None and due <= ctx.now:
+    if row is not None:
         ctx.outbox_ids.append(row)
     return row is not None
 

@@ -21,11 +21,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path, PurePath
 from zoneinfo import ZoneInfo
 
-import holidays
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
@@ -33,7 +31,8 @@ from bot.core.messages import AttachmentKind, Button, Link, Outgoing, OutgoingFi
 from bot.people.progress import Progress
 from content import CONTENT_DIR, ContentPack
 from content.audience import Profile
-from content.models import ContentItem, JourneySlot, china_holiday_date
+from content.calendar import china_holiday
+from content.models import ContentItem, JourneySlot
 from content.render import TemplateProblem, render, render_item
 from storage import courses, documents, links, pushes
 from storage.models import Candidate, DocumentStatus, OfferStatus, WelcomeMessage
@@ -68,18 +67,6 @@ def profile_of(candidate: Candidate) -> Profile:
 def is_digest(slot: JourneySlot) -> bool:
     """Weekly slots and slots with a ``digest`` item send several items in one message."""
     return slot.anchor == "weekly" or slot.digest is not None
-
-
-@lru_cache(maxsize=128)
-def holiday_date(year: int, name: str) -> tuple[date, str] | None:
-    """The first day of the named Chinese holiday in ``year`` and its Chinese name."""
-    day = china_holiday_date(name, year)
-    if day is None:
-        return None
-    english = holidays.China(years=year, language="en_US").get(day, "").split("; ")
-    chinese = holidays.China(years=year, language="zh_CN").get(day, "").split("; ")
-    index = english.index(name) if name in english else 0
-    return day, chinese[index] if index < len(chinese) and chinese[index] else name
 
 
 # ---- template variables -----------------------------------------------------------------------
@@ -284,9 +271,9 @@ class PushComposer:
             return Composed(self._welcome(welcome), [MANAGER_WELCOME_ITEM], expires)
         variables = dict(self.variables)
         if slot.anchor == "holiday" and slot.holiday:
-            found = holiday_date(day.year, slot.holiday)
+            found = china_holiday(slot.holiday, day.year)
             variables["holiday"] = (
-                (found[1] if self.lang == "zh" else slot.holiday) if found else ""
+                (found.name_zh if self.lang == "zh" else found.name) if found else ""
             )
         if is_digest(slot):
             return await self._digest(items, frame, variables, expires)

@@ -16,22 +16,21 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
-from bot.core.quiet import next_allowed
+from bot.core.zones import person_zone
 from bot.pushes.composer import (
     MANAGER_WELCOME_ITEM,
     PushComposer,
-    holiday_date,
     is_digest,
     load_readiness,
     profile_of,
 )
 from content.audience import Profile, match
+from content.calendar import china_holiday
 from content.models import ContentItem, JourneySlot
 from storage import locks, outbox, pushes
 from storage.db import Database
@@ -73,21 +72,6 @@ class Occurrence:
         return f"push:{candidate_id}:{self.key}"
 
 
-@lru_cache(maxsize=256)
-def _zone(name: str | None, default: str) -> ZoneInfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("unknown time zone %r; using %s", name, default)
-    return ZoneInfo(default)
-
-
-def candidate_zone(candidate: Candidate, default: str) -> ZoneInfo:
-    """The candidate's time zone, else the configured default."""
-    return _zone(candidate.timezone, default)
-
-
 def _birthday_in(birthday: date, year: int) -> date:
     """This year's birthday; 29 February is celebrated on the 28th in other years."""
     try:
@@ -116,9 +100,9 @@ def _slot_dates(slot: JourneySlot, candidate: Candidate, today: date) -> Iterabl
             yield f"{slot.id}:{year}", _birthday_in(candidate.birthday, year)
     elif slot.anchor == "holiday" and slot.holiday:
         for year in (today.year - 1, today.year):
-            found = holiday_date(year, slot.holiday)
+            found = china_holiday(slot.holiday, year)
             if found is not None:
-                yield f"{slot.id}:{year}", found[0]
+                yield f"{slot.id}:{year}", found.day
 
 
 def occurrences(
@@ -230,12 +214,6 @@ def held_back(
     return sum(1 for r in rows if r.category == category and r.due_at > since) >= weekly_cap
 
 
-def quiet_due(now: datetime, tz: ZoneInfo, services: Services) -> datetime:
-    """When a row planned now is due: now, or the end of the quiet hours."""
-    settings = services.settings
-    return next_allowed(now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
-
-
 def decide(
     candidate: Candidate,
     due: Sequence[Occurrence],
@@ -251,7 +229,7 @@ def decide(
     profile = profile_of(candidate)
     received = set(state.received)
     rows = list(state.rows)
-    due_at = quiet_due(now, tz, services)
+    due_at = now  # the courier holds it back in quiet hours
     cap = services.settings.push_weekly_cap
     plans: list[Planned] = []
     order = sorted(due, key=lambda o: (not o.slot.transactional, -o.slot.priority, o.due, o.key))
@@ -320,7 +298,7 @@ async def plan_pushes(db: Database, services: Services, now: datetime) -> None:
             work = await _batch_work(session, services, library, batch, now)
         for candidate, due, state in work:
             assert candidate.id is not None
-            tz = candidate_zone(candidate, services.settings.default_timezone)
+            tz = person_zone(candidate, services.settings.default_timezone)
             if not decide(candidate, due, state, library, services, now, tz):
                 continue  # capped, muted or nothing left to send: no transaction needed
             try:
@@ -350,7 +328,7 @@ async def _batch_work(
     for candidate in batch:
         assert candidate.id is not None
         found = occurrences(
-            candidate, services.content.journey, now, candidate_zone(candidate, default_tz)
+            candidate, services.content.journey, now, person_zone(candidate, default_tz)
         )
         if found:
             open_slots[candidate.id] = found
@@ -367,8 +345,8 @@ async def _batch_work(
         cid = candidate.id
         if cid is None or cid not in open_slots:
             continue
-        tz = candidate_zone(candidate, default_tz)
-        due_at = quiet_due(now, tz, services)
+        tz = person_zone(candidate, default_tz)
+        due_at = now
         left = [
             o
             for o in open_slots[cid]
@@ -413,7 +391,7 @@ async def _plan_candidate(
         or candidate.forget_requested_at is not None
     ):
         return 0
-    tz = candidate_zone(candidate, settings.default_timezone)
+    tz = person_zone(candidate, settings.default_timezone)
     found = occurrences(candidate, services.content.journey, now, tz)
     used, rows = await pushes.scheduled_state(
         session=session,

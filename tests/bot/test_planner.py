@@ -25,9 +25,10 @@ from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.core.messages import Outgoing
 from bot.core.settings import Settings
-from bot.pushes.planner import holiday_date, occurrences, plan_pushes
+from bot.pushes.planner import occurrences, plan_pushes
 from bot.runtime.app import App
 from content import ContentPack
+from content.calendar import Holiday, china_holiday
 from content.models import Checklists, ContentItem, Course, FaqEntry, Journey
 from content.render import check_template
 from run_bot import build_app
@@ -450,7 +451,9 @@ async def test_birthday_and_holiday(app: App) -> None:
     card = await push_payload(app, f"push:{zh}:birthday:2026")
     assert card is not None and card.text == "**生日快乐**\n\n张三，生日快乐！"
 
-    assert holiday_date(2026, "Mid-Autumn Festival") == (date(2026, 9, 25), "中秋节")
+    assert china_holiday("Mid-Autumn Festival", 2026) == Holiday(
+        date(2026, 9, 25), "Mid-Autumn Festival", "中秋节"
+    )
     await tick(app, local(2026, 9, 25, 9, 59))
     assert await push_payload(app, f"push:{zh}:mid_autumn:2026") is None
     await tick(app, local(2026, 9, 25, 10))

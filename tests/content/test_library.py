@@ -19,10 +19,11 @@ from content import (
     ContentError,
     ContentItem,
     ContentPack,
+    Holiday,
     Profile,
     TemplateProblem,
     check_template,
-    china_holiday_date,
+    china_holiday,
     load_content,
     match,
     render,
@@ -111,14 +112,19 @@ def test_holiday_slots_resolve_to_2026_dates(pack: ContentPack) -> None:
     for slot in pack.journey:
         if slot.anchor == "holiday":
             assert slot.holiday is not None
-            dates[slot.id] = china_holiday_date(slot.holiday, 2026)
+            found = china_holiday(slot.holiday, 2026)
+            dates[slot.id] = found.day if found else None
     assert dates == {
         "spring_festival": date(2026, 2, 17),
         "mid_autumn": date(2026, 9, 25),
         "national_day": date(2026, 10, 1),
     }
-    assert china_holiday_date("Mid-Autumn Festival", 2020) == date(2020, 10, 1)  # shared day
-    assert china_holiday_date("Christmas", 2026) is None
+    shared = china_holiday("Mid-Autumn Festival", 2020)  # on National Day that year
+    assert shared == Holiday(date(2020, 10, 1), "Mid-Autumn Festival", "中秋节")
+    assert china_holiday("National Day", 2020) == Holiday(
+        date(2020, 10, 1), "National Day", "国庆节"
+    )
+    assert china_holiday("Christmas", 2026) is None
 
 
 # --- the shipped library --------------------------------------------------------------

@@ -250,11 +250,12 @@ async def test_quiet_hours_delay_until_morning(
     done = (await chat.tap("hr-wang", "确认发送"))[0]
     assert "已发送给 3 人" in done
     assert "其中 2 人那边现在是休息时间（21:00 至次日 9:00），消息会在早上 9:00 送达" in done
+    # Written for now; the courier, the one place quiet hours apply, holds them back.
+    assert {r.due_at for r in await outbox_rows(app)} == {clock.now()}
+    await app.courier.drain()
     due = {r.candidate_id: r.due_at for r in await outbox_rows(app)}
     morning = datetime(2026, 6, 2, 1, 0, tzinfo=UTC)  # 09:00 next day in Shanghai
     assert due[cohort["张三"].id] == morning and due[cohort["李四"].id] == morning
-    assert due[cohort["王五"].id] == clock.now()  # London is awake
-    await app.courier.drain()
     assert any("明早的通知" in m.text for m in chat.sent["u3"])
     assert not any("明早的通知" in m.text for m in chat.sent["u1"])
     clock.set(morning)
