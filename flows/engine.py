@@ -265,6 +265,28 @@ class FlowEngine:
         )
         return dialog.flow
 
+    async def open_step(self, ctx: Context, name: str) -> str | None:
+        """The step this person's unfinished dialog in ``name`` waits at, or None."""
+        dialog = await dialogs.get_dialog(session=ctx.session, person=person_key(ctx), flow=name)
+        if dialog is None or dialog.status == DialogStatus.DONE.value:
+            return None
+        return dialog.state
+
+    async def close_for(self, ctx: Context, candidate_id: int, name: str) -> bool:
+        """End the candidate's open dialog in flow ``name``; True when one was open.
+
+        For actions taken on someone else's behalf: an approval request closes the
+        offer question still open in the candidate's chat, so it cannot accept meanwhile.
+        """
+        person = dialogs.DialogKey(candidate_id=candidate_id).person
+        dialog = await dialogs.get_dialog(session=ctx.session, person=person, flow=name)
+        if dialog is None or dialog.status == DialogStatus.DONE.value:
+            return False
+        dialog.status = DialogStatus.DONE.value
+        dialog.updated_at = ctx.now
+        await dialogs.touch_dialog(session=ctx.session, dialog=dialog)
+        return True
+
     def definition(self, dialog: Dialog) -> Flow:
         """The flow a stored dialog runs; :class:`UnknownDialog` when the flow or its
         step no longer exists (a flow renamed or removed since the dialog was saved)."""

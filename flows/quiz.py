@@ -27,10 +27,9 @@ from flows.engine import (
     Stay,
     Step,
     Turn,
-    person_key,
 )
-from storage import courses, dialogs
-from storage.models import CourseResult, DialogStatus, Role
+from storage import courses
+from storage.models import CourseResult, Role
 
 QUIZ = "quiz"
 QUESTION = "question"
@@ -275,8 +274,8 @@ async def quiz_command(ctx: Context, args: str) -> None:
         return
     engine = ctx.services.flows
     assert isinstance(engine, FlowEngine)
-    dialog = await dialogs.get_dialog(session=ctx.session, person=person_key(ctx), flow=QUIZ)
-    if dialog is not None and dialog.status != DialogStatus.DONE.value and dialog.state != QUESTION:
+    step = await engine.open_step(ctx, QUIZ)
+    if step is not None and step != QUESTION:
         await engine.start(ctx, QUIZ)  # nothing to resume before the questions: the list
         return
     await engine.open(ctx, QUIZ)  # an unfinished quiz offers to continue or restart

@@ -26,6 +26,11 @@ class FlowStarter(Protocol):
 
     async def start(self, ctx: Context, name: str, data: dict[str, Any] | None = None) -> None: ...
 
+    async def close_for(self, ctx: Context, candidate_id: int, name: str) -> bool:
+        """End a candidate's open dialog in flow ``name`` (e.g. from a staff member's
+        action); True when one was open."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class HelpEntry:

@@ -16,11 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Actor, Context, Services
 from bot.core.i18n import I18n
 from bot.core.messages import Button, Outgoing
-from storage import approvals, dialogs, outbox, people
+from storage import approvals, outbox, people
 from storage.db import Database
 from storage.models import (
     Candidate,
-    DialogStatus,
     OfferStatus,
     OutboxCategory,
     Role,
@@ -88,19 +87,8 @@ async def request_approval(ctx: Context, candidate: Candidate) -> list[Staff]:
         now=ctx.now,
     )
     # An offer question still open in the candidate's chat must not accept it meanwhile.
-    person = dialogs.DialogKey(candidate_id=candidate.id).person
-    dialog = await dialogs.get_dialog(session=ctx.session, person=person, flow="offer")
-    if dialog is not None and dialog.status != DialogStatus.DONE.value:
-        await dialogs.save_dialog(
-            session=ctx.session,
-            dialog=dialog,
-            person=person,
-            flow="offer",
-            state=dialog.state,
-            data=dialog.data,
-            status=DialogStatus.DONE,
-            now=ctx.now,
-        )
+    assert candidate.id is not None
+    await ctx.services.flows.close_for(ctx, candidate.id, "offer")
     approvers = list(await approvals.approvers_of(session=ctx.session, candidate=candidate))
     for approver in approvers:
         ctx.notify_staff_text(
