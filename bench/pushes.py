@@ -64,7 +64,8 @@ from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.core.messages import Attachment, ChatAddress, Outgoing
 from bot.core.settings import Settings
-from bot.pushes.planner import candidate_zone, occurrences, plan_pushes
+from bot.core.zones import person_zone
+from bot.pushes.planner import occurrences, plan_pushes
 from bot.runtime.app import App
 from run_bot import build_app
 from storage.db import Database
@@ -290,7 +291,7 @@ async def _open_candidates(app: App, now: datetime) -> int:
     journey = app.content.journey
     async with app.db.session() as session:
         candidates = (await session.exec(select(Candidate))).all()
-    return sum(1 for c in candidates if occurrences(c, journey, now, candidate_zone(c, default)))
+    return sum(1 for c in candidates if occurrences(c, journey, now, person_zone(c, default)))
 
 
 async def _plan(app: App, clock: FixedClock, when: datetime) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from bot.core.context import Context
 from bot.core.messages import Button, Link
 from bot.core.paging import Page, page_number
 from bot.core.router import Router
-from bot.pushes.composer import candidate_variables, profile_of
+from bot.pushes.variables import candidate_variables, profile_of
 from content.audience import Profile, match
 from content.models import ContentItem, Lang
 from content.render import TemplateProblem, render

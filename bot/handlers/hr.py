@@ -13,7 +13,7 @@ from bot.handlers.candidate import render_checklist
 from bot.people.progress import compute_progress, offer_awaiting_reply
 from bot.people.scope import STAFF_VIEW, find_one
 from bot.scoring import jobs as score_jobs
-from bot.scoring.model import action_text, band_label, reason_text, reasons_text
+from bot.scoring.wording import action_text, band_label, reason_text, reasons_text
 from storage import audit, courses, documents, outcomes, people, reports, scores
 from storage.models import (
     Candidate,

@@ -14,7 +14,7 @@ from bot.core.router import Router
 from bot.people import approvals
 from bot.people.progress import compute_progress
 from bot.people.scope import find_in_scope, find_one
-from bot.scoring.model import band_label
+from bot.scoring.wording import band_label
 from storage import approvals as pending
 from storage import audit, locks, people, scores
 from storage.models import Candidate, OfferStatus, Role, Staff

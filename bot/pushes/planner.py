@@ -22,13 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
 from bot.core.zones import person_zone
-from bot.pushes.composer import (
-    MANAGER_WELCOME_ITEM,
-    PushComposer,
-    is_digest,
-    load_readiness,
-    profile_of,
-)
+from bot.pushes.composer import MANAGER_WELCOME_ITEM, PushComposer, is_digest
+from bot.pushes.variables import load_readiness, profile_of
 from content.audience import Profile, match
 from content.calendar import china_holiday
 from content.models import ContentItem, JourneySlot

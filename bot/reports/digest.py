@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Services
 from bot.core.messages import Outgoing
 from bot.people.approvals import waited
-from bot.scoring.model import action_text, reason_text
+from bot.scoring.wording import action_text, reason_text
 from storage import digest, outbox, people, scores
 from storage.approvals import approval_since
 from storage.db import Database

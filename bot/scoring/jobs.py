@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Context, Services
 from bot.core.messages import Button, Outgoing
 from bot.scoring import signals
-from bot.scoring.model import Score, Thresholds, action_text, compute, reasons_text
+from bot.scoring.model import Score, Thresholds, compute
+from bot.scoring.wording import action_text, reasons_text
 from storage import outbox, people, scores
 from storage import signals as signal_rows
 from storage.db import Database

@@ -1,4 +1,6 @@
-"""The stability score: five indicators, a weighted sum, a band, and reasons in words.
+"""The stability score: five indicators, a weighted sum, a band and its reasons (as data).
+
+The words for bands and reasons are in bot/scoring/wording.py.
 
 Pure computation, no I/O: :func:`compute` turns one candidate's :class:`Signals`
 (gathered by ``storage.signals``) into a :class:`Score`. Every formula is written
@@ -13,12 +15,11 @@ rising linearly to 1 over :data:`RAMP_DAYS` days (everything is due by day 16).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.core.i18n import I18n
     from bot.core.settings import Settings
 
 INDICATORS: tuple[str, ...] = ("interaction", "training", "feedback", "completeness", "external")
@@ -315,88 +316,3 @@ def _reasons(
         weak.append((cost("feedback"), {"code": "no_survey"}))
     weak.sort(key=lambda pair: -pair[0])
     return first + [reason for _, reason in weak]
-
-
-# ---- words --------------------------------------------------------------------------------
-
-# The action suggested for each reason code (catalog key suffix); low ratings depend on the topic.
-ACTIONS: dict[str, str] = {
-    "silent": "silent",
-    "not_bound": "not_bound",
-    "other_offer": "other_offer",
-    "other_offer_private": "other_offer",
-    "drop": "drop",
-    "worried_team": "worried_team",
-    "offer_delayed": "offer_delayed",
-    "low_interaction": "low_interaction",
-    "training_behind": "training_behind",
-    "docs_missing": "docs_missing",
-    "no_survey": "no_survey",
-}
-RATING_ACTIONS: dict[str, str] = {
-    "hr_communication": "low_rating_hr",
-    "next_steps": "low_rating_steps",
-    "confidence": "worried_team",
-}
-
-
-def band_label(i18n: I18n, lang: str | None, band: str) -> str:
-    """ "高风险" / "high risk", ..."""
-    return i18n.t(lang, f"score.band.{band}")
-
-
-def indicator_label(i18n: I18n, lang: str | None, name: str) -> str:
-    return i18n.t(lang, f"score.indicator.{name}")
-
-
-def reason_text(i18n: I18n, lang: str | None, reason: Mapping[str, Any]) -> str:
-    """One reason in words, e.g. "已 4 天没有任何互动" / "silent for 4 days"."""
-    code = str(reason.get("code", ""))
-    values = {k: v for k, v in reason.items() if k != "code"}
-    if code == "low_rating":
-        topic = str(reason.get("topic", ""))
-        values["topic"] = i18n.t(lang, f"survey.topic.{topic}")
-    key = f"score.reason.{code}"
-    text = i18n.t(lang, key, **values)
-    return code if text == key else text
-
-
-def reasons_text(
-    i18n: I18n, lang: str | None, reasons: Sequence[Mapping[str, Any]], limit: int = 3
-) -> str:
-    """The top reasons joined ("；" in Chinese, "; " in English); "-" when there are none."""
-    texts = [reason_text(i18n, lang, r) for r in reasons[:limit]]
-    return i18n.t(lang, "score.joiner").join(texts) if texts else "-"
-
-
-def _action_key(reason: Mapping[str, Any]) -> str | None:
-    code = str(reason.get("code", ""))
-    if code == "low_rating":
-        return RATING_ACTIONS.get(str(reason.get("topic", "")), "low_rating_hr")
-    return ACTIONS.get(code)
-
-
-def action_text(
-    i18n: I18n,
-    lang: str | None,
-    reasons: Sequence[Mapping[str, Any]],
-    *,
-    name: str | None = None,
-    limit: int = 2,
-) -> str:
-    """The suggested action for the most important reasons (up to ``limit`` distinct ones).
-
-    ``name`` fills "/remind NAME" for missing documents (a placeholder otherwise).
-    """
-    keys: list[str] = []
-    for reason in reasons:
-        key = _action_key(reason)
-        if key is not None and key not in keys:
-            keys.append(key)
-        if len(keys) >= limit:
-            break
-    if not keys:
-        return i18n.t(lang, "score.action.none")
-    who = name or i18n.t(lang, "score.name_placeholder")
-    texts = [i18n.t(lang, f"score.action.{key}", name=who) for key in keys]
-    return i18n.t(lang, "score.joiner").join(texts)
