@@ -14,15 +14,17 @@ from flows import (
     quiz,
     review,
     survey,
+    tickets,
     welcome,
 )
 from flows.documents import DOCS_FLOW
 from flows.engine import FlowEngine, FlowError
 from flows.offer import OFFER_FLOW
-from flows.questions import REPLY_FLOW, handle_free_text
+from flows.questions import handle_free_text
 from flows.quiz import QUIZ_FLOW
 from flows.review import REJECT_FLOW
 from flows.survey import SURVEY_FLOW
+from flows.tickets import REPLY_FLOW
 
 ALL_FLOWS = (
     OFFER_FLOW,
@@ -46,6 +48,7 @@ router.include(review.router)
 router.include(quiz.router)
 router.include(survey.router)
 router.include(questions.router)
+router.include(tickets.router)
 router.include(welcome.router)
 router.include(broadcast.router)
 router.include(forget.router)

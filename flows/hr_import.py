@@ -17,8 +17,9 @@ from bot.core.context import Context
 from bot.core.messages import AttachmentKind
 from bot.core.router import Router
 from bot.handlers.outcome import record_candidate_outcome
-from bot.people.importer import ImportRefused, ImportReport, import_candidates, render_report
+from bot.people.importer import ImportReport, import_candidates, render_report
 from bot.people.scope import STAFF_VIEW, in_scope
+from bot.people.sheet import ImportRefused
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import invites, people
 from storage.models import Role

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from bot.handlers import candidate, common, content, hr, manager, outcome, remind, reports
+from bot.handlers import (
+    audit,
+    candidate,
+    common,
+    content,
+    hr,
+    manager,
+    outcome,
+    remind,
+    reports,
+)
 from bot.handlers.common import bare_code
 
 
 def build_router() -> Router:
     """Every command and button handler of the bot."""
     router = Router()
-    for module in (common, candidate, hr, remind, outcome, content, reports, manager):
+    for module in (common, candidate, hr, remind, outcome, content, reports, audit, manager):
         router.include(module.router)
     return router
 

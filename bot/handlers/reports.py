@@ -1,17 +1,14 @@
-"""HR reports over many candidates: /risk, /stats, /export; and /audit for admins."""
+"""HR reports over many candidates: /risk, /stats and /export."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
-from bot.core.paging import Page, offset_of, page_number
+from bot.core.paging import Page, page_number
 from bot.core.privacy import mask_phone
 from bot.core.router import Router
 from bot.handlers import hr
@@ -26,15 +23,12 @@ from bot.people.progress import compute_progress
 from bot.people.scope import STAFF_VIEW, hr_scope
 from bot.reports.charts import StatsChart, render_stats
 from bot.reports.export import COLUMNS, Cell, write_workbook
-from storage import audit, outcomes, people, reports, scores
-from storage.models import Candidate, OfferStatus, Outcome, Role, ScoreSnapshot
+from bot.reports.stats import RATE_DAYS, funnel, interaction_rates, reneging_reasons
+from storage import outcomes, people, reports, scores
+from storage.models import Candidate, OfferStatus, Outcome, ScoreSnapshot
 
 router = Router()
-ADMINS = {Role.ADMIN}
 RISK_PAGE = 10
-AUDIT_PAGE = 20
-RATE_DAYS = 30
-TOP_REASONS = 6
 BANDS = {
     "high": "high",
     "h": "high",
@@ -149,92 +143,6 @@ async def risk_page(ctx: Context, band: str, page: int) -> None:
 
 
 # ---- /stats ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Funnel:
-    offers: int
-    accepted: int
-    documents: int
-    trained: int
-    joined: int
-
-
-async def funnel(
-    ctx: Context, candidates: Sequence[Candidate], results: Sequence[Outcome]
-) -> Funnel:
-    """Candidates who reached each stage (each counted on its own, relative to offers).
-
-    offers: every candidate whose offer is out (not pending approval); accepted: accepted,
-    or joined; documents: every required document approved; trained: every course
-    passed; joined: outcome "joined".
-    """
-    joined = {
-        o.candidate_id
-        for o in results
-        if o.outcome == outcomes.JOINED and o.candidate_id is not None
-    }
-    offers = accepted = docs = trained = 0
-    for candidate in candidates:
-        if candidate.offer_status == OfferStatus.PENDING_APPROVAL.value:
-            continue
-        offers += 1
-        accepted += int(
-            candidate.offer_status == OfferStatus.ACCEPTED.value or candidate.id in joined
-        )
-        progress = await compute_progress(
-            session=ctx.session,
-            candidate=candidate,
-            content=ctx.services.content,
-            today=ctx.today,
-        )
-        docs += int(progress.documents_approved >= progress.documents_required)
-        trained += int(progress.courses_passed >= progress.courses_total)
-    return Funnel(offers, accepted, docs, trained, len(joined))
-
-
-async def interaction_rates(
-    ctx: Context, candidates: Sequence[Candidate], scope_ids: list[int] | None
-) -> tuple[list[date], list[float]]:
-    """For each of the last RATE_DAYS local days: share of candidates with an interaction."""
-    tz = ctx.tz
-    days = [ctx.today - timedelta(days=n) for n in range(RATE_DAYS - 1, -1, -1)]
-    since = datetime.combine(days[0], time(0), tzinfo=tz)
-    active: dict[date, set[int]] = {d: set() for d in days}
-    for cid, at in await reports.interaction_times(
-        session=ctx.session, candidate_ids=scope_ids, since=since
-    ):
-        day = at.astimezone(tz).date()
-        if day in active:
-            active[day].add(cid)
-    known = {c.id for c in candidates}
-    created = [c.created_at.astimezone(tz).date() for c in candidates]
-    rates = []
-    for day in days:
-        existing = sum(1 for d in created if d <= day)
-        rates.append(len(active[day] & known) / existing if existing else 0.0)
-    return days, rates
-
-
-def reneging_reasons(
-    ctx: Context, candidates: Sequence[Candidate], results: Sequence[Outcome]
-) -> list[tuple[str, int]]:
-    """Reasons from reneged outcomes (as HR wrote them) and declined offers, most common first."""
-    counts: Counter[str] = Counter()
-    reneged = set()
-    for outcome in results:
-        if outcome.outcome == outcomes.RENEGED:
-            counts[(outcome.reason or ctx.t("stats.reason_unknown")).strip()] += 1
-            reneged.add(outcome.candidate_id)
-    for candidate in candidates:
-        if candidate.offer_status == OfferStatus.DECLINED.value and candidate.id not in reneged:
-            code = candidate.offer_decline_reason or "other"
-            counts[ctx.t(f"offer.reason.{code}")] += 1
-    top = counts.most_common(TOP_REASONS)
-    rest = sum(counts.values()) - sum(n for _, n in top)
-    if rest:
-        top.append((ctx.t("stats.reason_rest"), rest))
-    return top
 
 
 @router.command("stats", roles=STAFF_VIEW, aliases=("统计",), help_key="stats.help")
@@ -402,67 +310,3 @@ async def export_command(ctx: Context, args: str) -> None:
         ctx.t("export.done", count=len(rows)),
         files=[OutgoingFile(AttachmentKind.FILE, path.name, path=str(path))],
     )
-
-
-# ---- /audit ------------------------------------------------------------------------------
-
-
-@router.command("audit", roles=ADMINS, aliases=("审计",), help_key="audit.help")
-async def audit_command(ctx: Context, args: str) -> None:
-    page = page_number(args)
-    await audit_page(ctx, page)
-
-
-@router.payload("au", roles=ADMINS)
-async def audit_next(ctx: Context, args: list[str]) -> None:
-    await audit_page(ctx, page_number(args[0] if args else None))
-
-
-def _detail(ctx: Context, action: str, detail: str) -> str:
-    """The stored detail in words for the actions this module writes; else as stored."""
-    words = detail.split()
-    if action in ("export", "stats") and detail.isdigit():
-        text = ctx.t("audit.detail_count", count=int(detail))
-    elif action == "risk_list" and len(words) == 3 and words[0] in ("high", "medium", "low"):
-        text = ctx.t(
-            "audit.detail_risk", band=band_text(ctx, words[0]), page=words[1], total=words[2]
-        )
-    elif action == "outcome" and detail in (outcomes.JOINED, outcomes.RENEGED):
-        text = ctx.t(f"audit.detail_{detail}")
-    else:
-        text = detail
-    return ctx.t("audit.detail", detail=text) if text else ""
-
-
-async def audit_page(ctx: Context, page: int) -> None:
-    entries = list(
-        await audit.latest(
-            session=ctx.session, limit=AUDIT_PAGE + 1, offset=offset_of(page, AUDIT_PAGE)
-        )
-    )
-    if not entries:
-        ctx.reply(ctx.t("audit.empty"))
-        return
-    more = len(entries) > AUDIT_PAGE
-    keys = ctx.services.i18n.keys(ctx.services.i18n.language(ctx.actor.language))
-    lines = [ctx.t("audit.title", page=page)]
-    for entry in entries[:AUDIT_PAGE]:
-        target = "-"
-        if entry.candidate_id is not None:
-            candidate = await people.get_candidate(
-                session=ctx.session, candidate_id=entry.candidate_id
-            )
-            target = candidate.name if candidate else ctx.t("audit.deleted", id=entry.candidate_id)
-        key = f"audit.action.{entry.action}"
-        lines.append(
-            ctx.t(
-                "audit.line",
-                when=entry.at.astimezone(ctx.tz).strftime("%m-%d %H:%M"),
-                actor=entry.actor,
-                action=ctx.t(key) if key in keys else entry.action,
-                target=target,
-                detail=_detail(ctx, entry.action, entry.detail),
-            )
-        )
-    buttons = [Button(ctx.t("common.next_page"), f"au:{page + 1}")] if more else []
-    ctx.reply("\n".join(lines), buttons=buttons)

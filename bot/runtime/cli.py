@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bot.core.errors import StartupError
 from bot.core.settings import Settings, SettingsError, load_settings
-from bot.people.importer import ImportRefused, import_candidates, render_report
+from bot.people.importer import import_candidates, render_report
+from bot.people.sheet import ImportRefused
 from bot.runtime.app import App
 from bot.runtime.logs import setup_logging
 from content import ContentError

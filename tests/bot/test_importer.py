@@ -14,15 +14,8 @@ from openpyxl import Workbook
 
 from bot.core.clock import FixedClock
 from bot.people.binding import INVITE_ALPHABET, INVITE_LENGTH
-from bot.people.importer import (
-    ImportRefused,
-    ImportReport,
-    _RowInvalid,
-    clean_row,
-    import_candidates,
-    parse_date,
-    read_table,
-)
+from bot.people.importer import ImportReport, import_candidates
+from bot.people.sheet import ImportRefused, RowInvalid, clean_row, parse_date, read_table
 from storage import invites, people
 from storage.db import Database
 from storage.models import Candidate, Staff
@@ -521,7 +514,7 @@ async def test_invite_codes_are_ten_unambiguous_characters(
 
 
 def test_clean_row_reports_the_first_problem() -> None:
-    with pytest.raises(_RowInvalid) as bad:
+    with pytest.raises(RowInvalid) as bad:
         clean_row({"name": "张三", "phone": "12345", "email": "bad"})
     assert bad.value.key == "import.row.bad_phone"
 
