@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.core.settings import Settings
 from bot.people.binding import INVITE_ALPHABET
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def cli(

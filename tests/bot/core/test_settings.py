@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.settings import Settings, SettingsError, load_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from bot.core.i18n import I18n
 from bot.people.binding import BindStatus
 from storage.models import OfferStatus
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY_IN_CODE = re.compile(r"""\bt\(\s*(?:[\w.]+,\s*)?["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
 KEY_ARG = re.compile(r"""["']((?:import|bind|common|status|help|progress|next)\.[a-z_.]+)["']""")
 

@@ -1,6 +1,6 @@
 """The push planner: what each candidate gets, when, and never twice.
 
-Runs on the test journey and library in tests/bot/planner_content/ (the shipped
+Runs on the test journey and library in tests/bot/pushes/planner_content/ (the shipped
 content/journey.yaml and content/library/ are written in parallel).
 """
 

@@ -27,7 +27,7 @@ from storage.models import (
     Staff,
 )
 from tests.bot.helpers import add_candidate, add_staff
-from tests.bot.test_cli import cli
+from tests.bot.runtime.test_cli import cli
 from tests.conftest import START
 
 DAY = timedelta(days=1)
