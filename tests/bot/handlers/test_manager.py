@@ -11,7 +11,7 @@ from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.people.approvals import check_approval_sla
 from bot.runtime.app import App
-from storage import people
+from storage import dialogs, people
 from storage.models import AuditEntry, Candidate, Document, Staff
 from tests.bot.helpers import add_candidate, add_staff, save_score
 
@@ -315,3 +315,22 @@ async def test_two_managers_approving_at_once_decide_once(app: App, chat: Memory
     assert sum("已批准" in a for a in answers) == 1
     assert sum("已经处理过了" in a for a in answers) == 1
     assert len(chat.sent["hr-wang"]) == before + 1
+
+
+async def test_an_open_offer_question_is_closed_when_hr_asks_for_approval(
+    app: App, chat: MemoryAdapter
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    await add_staff(app, "李强", "manager", user="mgr", department="研发中心")
+    candidate, code = await add_candidate(app, "张三", hr=hr, position="后端工程师")
+    await chat.say("u1", f"/bind {code}")  # the offer question is open, with its buttons
+    await chat.say("hr-wang", "/offer 张三 pending")
+    async with app.db.session() as session:
+        dialog = await dialogs.get_dialog(
+            session=session,
+            person=dialogs.DialogKey(candidate_id=candidate.id).person,
+            flow="offer",
+        )
+    assert dialog is not None and dialog.status == "done"
+    await chat.tap("u1", "接受 offer")  # the old button cannot accept it meanwhile
+    assert (await _candidate(app, candidate.id)).offer_status == "pending_approval"
