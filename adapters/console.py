@@ -21,6 +21,7 @@ from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from adapters.base import BaseAdapter
+from bot.core.clock import Clock, parse_delta
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -31,7 +32,7 @@ from bot.core.messages import (
     Outgoing,
     Sender,
 )
-from bot.core.clock import Clock, parse_delta
+from bot.core.text import number
 
 PLATFORM = "console"
 # The largest step ``:clock`` moves time by before letting the bot tick.
@@ -112,9 +113,10 @@ class ConsoleAdapter(BaseAdapter):
         buttons = self._buttons.get(self.user, ())
         payload = None
         text = line
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
-            payload = buttons[int(line) - 1].payload
-            text = buttons[int(line) - 1].label
+        picked = number(line)
+        if picked is not None and 1 <= picked <= len(buttons):
+            payload = buttons[picked - 1].payload
+            text = buttons[picked - 1].label
         await self.dispatch(self._incoming(text=text, payload=payload))
         return True
 

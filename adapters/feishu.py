@@ -44,6 +44,7 @@ from adapters import feishu_payloads as payloads
 from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
 from bot.core.cache import SharedCache
+from bot.core.clock import Clock
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -53,7 +54,6 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.core.clock import Clock
 from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,9 @@ class FeishuAdapter(BaseAdapter):
             raw = lark.RawRequest()
             raw.uri, raw.body, raw.headers = PATH, body, dict(headers)
             response = self.handler.do(raw)
+        except Exception as exc:  # verified, but the SDK cannot read it: not worth a retry
+            log.warning("Feishu %s event unreadable by the SDK: %s", event_type, type(exc).__name__)
+            raise payloads.Refused(400, "unreadable event") from None
         finally:
             _CAPTURE.reset(reset)
         if response.status_code != 200:  # the SDK could not parse a verified event

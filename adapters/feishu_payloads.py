@@ -8,13 +8,13 @@ card JSON 1.0 (buttons carry ``{"p": payload}``), rich-text ``post`` content.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.core.edge import BadBody, ascii_header, fresh, load_json
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -24,6 +24,7 @@ from bot.core.messages import (
     Link,
     Sender,
 )
+from bot.core.text import same
 
 PLATFORM = "feishu"
 FEISHU_URL = "https://open.feishu.cn"
@@ -54,6 +55,9 @@ def resolve_domain(value: str | None) -> str:
 # ---- webhook checks ---------------------------------------------------------------------
 
 SIGNATURE_HEADERS = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature")
+# Feishu retries an unanswered event after 15 s, 5 min, 1 h and 6 h; a signed request
+# older than this is a replay (redeliveries inside it are deduplicated by event id).
+TIMESTAMP_WINDOW = 7 * 3600.0
 
 
 class Refused(Exception):
@@ -72,16 +76,18 @@ def open_webhook(
     encrypt_key: str,
     verification_token: str,
     decrypt: Callable[[str], str] | None,
+    now: float | None = None,
 ) -> str:
     """Check a webhook body as lark-oapi's dispatcher does, with our statuses; its type.
 
-    Malformed JSON -> 400; undecryptable or a bad X-Lark-Signature (sha256 of
-    timestamp + nonce + encrypt key + body) -> 401; a wrong verification token -> 403.
+    Malformed, mis-encoded or too deeply nested JSON -> 400; undecryptable, a bad
+    X-Lark-Signature (sha256 of timestamp + nonce + encrypt key + body) or a timestamp
+    outside :data:`TIMESTAMP_WINDOW` -> 401; a wrong verification token -> 403.
     ``decrypt`` is the SDK's AESCipher(encrypt_key).decrypt_str.
     """
     try:
-        event = json.loads(body)
-    except ValueError:
+        event = load_json(body)
+    except BadBody:
         raise Refused(400, "malformed JSON") from None
     if not isinstance(event, dict):
         raise Refused(400, "not a JSON object")
@@ -90,8 +96,10 @@ def open_webhook(
     if "encrypt" in event:
         if decrypt is None:
             raise Refused(401, "encrypted event but FEISHU_ENCRYPT_KEY is not set")
+        if not isinstance(event["encrypt"], str):
+            raise Refused(400, "encrypt is not a string")
         try:
-            event = json.loads(decrypt(event["encrypt"]))
+            event = load_json(decrypt(event["encrypt"]))
         except Exception:
             raise Refused(401, "cannot decrypt (wrong key or forged)") from None
         if not isinstance(event, dict):
@@ -100,15 +108,15 @@ def open_webhook(
     event_type = str(header.get("event_type") or event.get("type") or "")
     # Feishu does not sign the URL verification request; the token vouches for it.
     if encrypt_key and event_type != "url_verification":
-        timestamp, nonce, signature = (headers.get(name, "") for name in SIGNATURE_HEADERS)
-        expected = hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        timestamp, nonce, signature = (ascii_header(headers, name) for name in SIGNATURE_HEADERS)
+        signed = (timestamp + nonce + encrypt_key).encode("utf-8", "surrogatepass") + body
+        if not same(hashlib.sha256(signed).hexdigest(), signature):
             raise Refused(401, "bad signature")
+        if not fresh(timestamp, window=TIMESTAMP_WINDOW, now=now):
+            raise Refused(401, "stale or missing timestamp")
     if verification_token:
         token = header.get("token") if "schema" in event else event.get("token")
-        if not isinstance(token, str) or not hmac.compare_digest(
-            token.encode(), verification_token.encode()
-        ):
+        if not isinstance(token, str) or not same(token, verification_token):
             raise Refused(403, "bad verification token")
     return event_type
 

@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 
 from adapters.base import BaseAdapter
+from bot.core.clock import Clock
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -20,7 +21,6 @@ from bot.core.messages import (
     Outgoing,
     Sender,
 )
-from bot.core.clock import Clock
 
 
 class MemoryAdapter(BaseAdapter):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
-import json
 import logging
 import re
 import weakref
@@ -37,6 +35,8 @@ from adapters import telegram_payloads as tp
 from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
 from bot.core.cache import SharedCache
+from bot.core.clock import Clock
+from bot.core.edge import load_json
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -45,8 +45,8 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.core.clock import Clock
 from bot.core.settings import Settings
+from bot.core.text import same
 
 log = logging.getLogger(__name__)
 
@@ -273,13 +273,12 @@ class TelegramAdapter(BaseAdapter):
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:
         """Verify the secret header, store the update, answer at once."""
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not same(request.headers.get(SECRET_HEADER, ""), self.secret):
             log.warning("telegram webhook: missing or wrong secret token")
             return web.json_response({"ok": False, "error": "forbidden"}, status=403)
         body = await request.read()  # over 1 MiB aiohttp raises 413 itself
         try:
-            data = json.loads(body)
+            data = load_json(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)

@@ -43,6 +43,8 @@ from adapters.wecom_payloads import (
     to_incoming,
 )
 from bot.core.cache import SharedCache
+from bot.core.clock import Clock
+from bot.core.edge import fresh
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -52,10 +54,11 @@ from bot.core.messages import (
     Outgoing,
     OutgoingFile,
 )
-from bot.core.clock import Clock
 from bot.core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+# WeCom retries an unanswered callback three times within seconds; older is a replay.
+TIMESTAMP_WINDOW = 300.0
 
 T = TypeVar("T")
 
@@ -253,6 +256,8 @@ class WeComAdapter(BaseAdapter):
         args = [query.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr")]
         if not all(args):
             return web.Response(status=400, text="missing parameters")
+        if not self._fresh(args[1]):
+            return web.Response(status=403, text="stale timestamp")
         try:
             echo = await asyncio.to_thread(self.crypto.check_signature, *args)
         except InvalidSignatureException:
@@ -270,6 +275,8 @@ class WeComAdapter(BaseAdapter):
         )
         if not (signature and timestamp and nonce):
             return web.Response(status=400, text="missing parameters")
+        if not self._fresh(timestamp):
+            return web.Response(status=403, text="stale timestamp")
         body = await request.read()  # over 1 MiB: aiohttp raises 413
         try:
             encrypted = parse_fields(body).get("Encrypt", "")
@@ -294,6 +301,15 @@ class WeComAdapter(BaseAdapter):
         if incoming is not None and await self.submit(incoming):
             self._close_card(incoming)
         return web.Response(text="")  # WeCom wants an answer within 5 s; an empty one is fine
+
+    def _fresh(self, timestamp: str) -> bool:
+        """A signed request from within :data:`TIMESTAMP_WINDOW` (WeCom retries within
+        seconds; an older one is a replay)."""
+        # Wall-clock time, not the product's clock: this is about the network.
+        if fresh(timestamp, window=TIMESTAMP_WINDOW):
+            return True
+        log.warning("WeCom request with a stale or malformed timestamp refused")
+        return False
 
     def _close_card(self, incoming: Incoming) -> None:
         """After a tap, grey out the card's buttons so it cannot be tapped twice."""

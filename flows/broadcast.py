@@ -20,6 +20,7 @@ from bot.core.context import Context
 from bot.core.messages import Outgoing
 from bot.core.quiet import is_quiet
 from bot.core.router import Router
+from bot.core.text import number
 from bot.core.zones import person_zone
 from bot.people.scope import hr_scope
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
@@ -191,7 +192,8 @@ async def handle_value(turn: Turn, answer: Answer) -> Go | Stay:
         return Go("audience")
     values = turn.data.get("values") or []
     choice = answer.choice or ""
-    index = int(choice[1:]) if choice[:1] == "v" and choice[1:].isdigit() else -1
+    picked = number(choice[1:]) if choice[:1] == "v" else None
+    index = picked if picked is not None else -1
     if not 0 <= index < len(values):
         return Stay(turn.t("flow.hint.choice"))
     turn.data["value"] = values[index]

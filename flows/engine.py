@@ -27,6 +27,7 @@ from typing import Any
 from bot.core.context import Context
 from bot.core.messages import Attachment, Button, Link, OutgoingFile
 from bot.core.router import Parsed
+from bot.core.text import number
 from storage import dialogs
 from storage.models import Candidate, Dialog, DialogStatus
 
@@ -456,8 +457,9 @@ def _typed_choice(text: str, options: list[tuple[Any, ...]], *, labels_only: boo
     if labels_only:
         return None
     folded = text.strip().rstrip(".、").upper()
-    if folded.isdigit() and 1 <= int(folded) <= len(options):
-        return str(options[int(folded) - 1][0])
+    picked = number(folded)
+    if picked is not None and 1 <= picked <= len(options):
+        return str(options[picked - 1][0])
     letters = string.ascii_uppercase[: len(options)]
     if len(folded) == 1 and folded in letters:
         return str(options[letters.index(folded)][0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
+from bot.core.text import number
 from bot.support import tell_admins
 from storage import people, questions
 from storage.models import Candidate, Role
@@ -50,9 +51,10 @@ async def handle_free_text(ctx: Context) -> bool:
 @router.payload("faq", roles={Role.CANDIDATE})
 async def faq_feedback(ctx: Context, args: list[str]) -> None:
     candidate = ctx.actor.candidate
+    question_id = number(args[0]) if len(args) == 2 else None
     question = (
-        await questions.get_question(session=ctx.session, question_id=int(args[0]))
-        if len(args) == 2 and args[0].isdigit()
+        await questions.get_question(session=ctx.session, question_id=question_id)
+        if question_id is not None
         else None
     )
     if candidate is None or question is None or question.candidate_id != candidate.id:

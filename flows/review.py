@@ -8,6 +8,7 @@ from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
 from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
+from bot.core.text import number
 from bot.core.uploads import ACCEPTED, FileStore
 from bot.people.scope import hr_scope, may_see
 from content import ChecklistItem
@@ -66,9 +67,10 @@ async def notify_reviewer(ctx: Context, candidate: Candidate, document: Document
 
 
 async def _document_in_scope(ctx: Context, document_id: str) -> tuple[Document, Candidate] | None:
-    if not document_id.isdigit():
+    wanted = number(document_id)
+    if wanted is None:
         return None
-    document = await documents.get_document(session=ctx.session, document_id=int(document_id))
+    document = await documents.get_document(session=ctx.session, document_id=wanted)
     if document is None:
         return None
     candidate = await people.get_candidate(session=ctx.session, candidate_id=document.candidate_id)
@@ -157,7 +159,7 @@ REJECT_FLOW = Flow(
 
 @router.command("review", roles=REVIEWERS, aliases=("审核",), help_key="help.review")
 async def review_command(ctx: Context, args: str) -> None:
-    page = int(args) if args.strip().isdigit() and int(args) > 0 else 1
+    page = page_number(args)
     await _list_page(ctx, page)
 
 

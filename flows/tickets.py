@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.core.context import Context
 from bot.core.router import Router
+from bot.core.text import number
 from bot.people.scope import may_see
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Stay, Step, Turn
 from storage import people, questions
@@ -16,9 +17,10 @@ ANSWERERS = {Role.HR, Role.ADMIN}
 
 
 async def _ticket_in_scope(ctx: Context, ticket_id: str) -> tuple[Ticket, Candidate] | None:
-    if not ticket_id.lstrip("#").isdigit():
+    wanted = number(ticket_id.lstrip("#"))
+    if wanted is None:
         return None
-    ticket = await questions.get_ticket(session=ctx.session, ticket_id=int(ticket_id.lstrip("#")))
+    ticket = await questions.get_ticket(session=ctx.session, ticket_id=wanted)
     if ticket is None:
         return None
     candidate = await people.get_candidate(session=ctx.session, candidate_id=ticket.candidate_id)

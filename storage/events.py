@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,13 +65,61 @@ async def mark_processed(
     )
 
 
+async def record_attempt(
+    *,
+    session: AsyncSession,
+    platform: str,
+    event_id: str,
+    error: str,
+    now: datetime,
+    backoff: Callable[[int], timedelta],
+    max_attempts: int,
+) -> int:
+    """Count one failed try of an unprocessed event; returns the attempts so far.
+
+    The next try waits ``backoff(attempts)``; at ``max_attempts`` the event is parked:
+    marked processed with the error, never tried again.
+    """
+    stmt = select(InboundEvent).where(
+        InboundEvent.platform == platform,
+        InboundEvent.event_id == event_id,
+        col(InboundEvent.processed_at).is_(None),
+    )
+    event = (await session.exec(locked(session, stmt))).first()
+    if event is None:
+        return 0
+    event.attempts += 1
+    event.error = error[:500]
+    if event.attempts >= max_attempts:
+        event.processed_at = now
+        event.error = f"gave up after {event.attempts} attempts: {error}"[:500]
+    else:
+        event.retry_at = now + backoff(event.attempts)
+    session.add(event)
+    return event.attempts
+
+
+async def count_failed(*, session: AsyncSession) -> int:
+    """Events parked after their last attempt failed."""
+    stmt = select(func.count()).where(col(InboundEvent.error).startswith("gave up"))
+    return int((await session.exec(stmt)).one())
+
+
 async def stale_unprocessed(
-    *, session: AsyncSession, older_than: datetime, limit: int = 100
+    *, session: AsyncSession, older_than: datetime, now: datetime | None = None, limit: int = 100
 ) -> Sequence[InboundEvent]:
-    """Events stored before ``older_than`` and never processed (their process died)."""
+    """Events stored before ``older_than`` and never processed (their process died, or
+    an earlier try failed and its ``retry_at`` has come)."""
+    due: ColumnElement[bool] = col(InboundEvent.retry_at).is_(None)
+    if now is not None:
+        due = or_(due, col(InboundEvent.retry_at) <= now)
     stmt = (
         select(InboundEvent)
-        .where(col(InboundEvent.processed_at).is_(None), col(InboundEvent.received_at) < older_than)
+        .where(
+            col(InboundEvent.processed_at).is_(None),
+            col(InboundEvent.received_at) < older_than,
+            due,
+        )
         .order_by(col(InboundEvent.received_at))
         .limit(limit)
     )

@@ -148,6 +148,10 @@ class InboundEvent(SQLModel, table=True):
     received_at: datetime = _ts(nullable=False)
     processed_at: datetime | None = _ts()
     error: str | None = Field(default=None, max_length=500)
+    # Failed tries of a delivery whose failure could not even be recorded (e.g. the
+    # database refused); recovery waits until ``retry_at``, and gives up after a few.
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    retry_at: datetime | None = _ts()
 
 
 class Interaction(SQLModel, table=True):

@@ -24,6 +24,7 @@ from bot.core.courier import Courier
 from bot.core.i18n import LANGUAGES
 from bot.core.messages import CommandMenu, Incoming, Outgoing
 from bot.core.router import Parsed, Router
+from bot.core.text import clean
 from storage import events, interactions, outbox, people
 from storage.db import Database
 from storage.models import Identity, Role
@@ -38,6 +39,12 @@ TextHandler = Callable[[Context], Awaitable[bool]]
 AfterRoute = Callable[[Context], Awaitable[None]]
 
 RECOVER_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS = 5  # tries of a delivery whose failure cannot even be recorded, then parked
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1, 2, 4 minutes ... at most an hour, after the ``attempts``-th failure."""
+    return min(timedelta(hours=1), RECOVER_AFTER * 2 ** max(0, attempts - 1))
 
 
 class Dispatcher:
@@ -86,7 +93,9 @@ class Dispatcher:
         """Process events stored long ago but never processed; return how many."""
         cutoff = self.services.clock.now() - RECOVER_AFTER
         async with self.db.session() as session:
-            stale = await events.stale_unprocessed(session=session, older_than=cutoff)
+            stale = await events.stale_unprocessed(
+                session=session, older_than=cutoff, now=self.services.clock.now()
+            )
         for event in stale:
             if event.payload is not None:
                 message = Incoming.from_json(event.payload)
@@ -150,7 +159,11 @@ class Dispatcher:
                 ids = await self._run(platform, event_id, message)
             except Exception as exc:
                 log.exception("handling %s event %s failed", platform, event_id)
-                ids = await self._apologise(message, f"{type(exc).__name__}: {exc}")
+                error = clean(f"{type(exc).__name__}: {exc}", one_line=True)
+                apology = await self._apologise(message, error)
+                if apology is None:  # not even the failure could be recorded
+                    await self._record_attempt(platform, event_id, error)
+                ids = apology or []
             # Inside the lock, so one person's replies arrive in the order they wrote.
             await self.courier.deliver(ids)
 
@@ -259,8 +272,30 @@ class Dispatcher:
                 ids.append(row)
         return ids
 
-    async def _apologise(self, message: Incoming, error: str) -> list[int]:
-        """After a handler error: mark the event processed and tell the person."""
+    async def _record_attempt(self, platform: str, event_id: str, error: str) -> None:
+        """Count a failed try so recovery waits, and parks the event after a few."""
+        try:
+            async with self.db.session() as session:
+                attempts = await events.record_attempt(
+                    session=session,
+                    platform=platform,
+                    event_id=event_id,
+                    error=error,
+                    now=self.services.clock.now(),
+                    backoff=retry_delay,
+                    max_attempts=MAX_ATTEMPTS,
+                )
+        except Exception as exc:  # the database itself is away: recovery tries later
+            log.warning(
+                "could not count the failed try of %s event %s: %s", platform, event_id, exc
+            )
+            return
+        if attempts >= MAX_ATTEMPTS:
+            log.error("%s event %s parked after %s failed attempts", platform, event_id, attempts)
+
+    async def _apologise(self, message: Incoming, error: str) -> list[int] | None:
+        """After a handler error: mark the event processed and tell the person; None
+        when that failed too."""
         services = self.services
         now = services.clock.now()
         sender = message.sender
@@ -288,5 +323,5 @@ class Dispatcher:
                 )
         except Exception:
             log.exception("could not record the failure of event %s", message.event_id)
-            return []
+            return None
         return [row] if row is not None else []

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.core.text import clean, clean_value
+
 
 class AttachmentKind(StrEnum):
     PHOTO = "photo"
@@ -30,6 +32,13 @@ class Attachment:
     mime_type: str | None = None
     size: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file_id", clean(self.file_id, one_line=True))
+        if self.name is not None:
+            object.__setattr__(self, "name", clean(self.name, one_line=True))
+        if self.mime_type is not None:
+            object.__setattr__(self, "mime_type", clean(self.mime_type, one_line=True))
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
@@ -39,6 +48,12 @@ class Sender:
     user_id: str
     chat_id: str
     display_name: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("user_id", "chat_id"):
+            object.__setattr__(self, name, clean(getattr(self, name), one_line=True))
+        if self.display_name is not None:
+            object.__setattr__(self, "display_name", clean(self.display_name, one_line=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,14 @@ class Incoming:
     payload: str | None = None
     attachments: tuple[Attachment, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The adapter boundary: nothing after this can fail on what a platform sent.
+        object.__setattr__(self, "event_id", clean(self.event_id, one_line=True))
+        object.__setattr__(self, "text", clean(self.text))
+        if self.payload is not None:
+            object.__setattr__(self, "payload", clean(self.payload, one_line=True))
+        object.__setattr__(self, "extras", clean_value(self.extras))
 
     def to_json(self) -> dict[str, Any]:
         return {

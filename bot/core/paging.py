@@ -11,15 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.core.text import number
+
 T = TypeVar("T")
 
 
 def page_number(text: str | None) -> int:
-    """A requested page: ASCII digits only (``²`` and ``①`` are not numbers here), else 1."""
-    text = (text or "").strip()
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return int(text)
-    return 1
+    """A requested page (:func:`bot.core.text.number`; ``²`` and ``①`` are not numbers), else 1."""
+    value = number(text)
+    return value if value is not None and value > 0 else 1
 
 
 def offset_of(requested: int, size: int) -> int:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.core.clock import Clock, SystemClock
 from storage import links
-from storage.db import Database
+from storage.db import Database, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +28,29 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 asks the platform to wait
+
+
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """413 for large bodies before reading them; 500 without details on a bug."""
+    """413 for large bodies before reading them; 503 while the database is away (one
+    line in the log, not a traceback per request); 500 without details on a bug."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         return web.json_response({"error": "request body too large"}, status=413)
     try:
         return await handler(request)
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning(
+                "%s %s: database unavailable (%s)", request.method, request.path, type(exc).__name__
+            )
+            return web.json_response(
+                {"error": "temporarily unavailable"},
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)
 

@@ -9,6 +9,7 @@ from bot.core.context import Context
 from bot.core.messages import Button, Link
 from bot.core.paging import Page, page_number
 from bot.core.router import Router
+from bot.core.text import number
 from bot.pushes.variables import candidate_variables, profile_of
 from content.audience import Profile, match
 from content.models import ContentItem, Lang
@@ -146,12 +147,12 @@ async def show_resources(ctx: Context, page: int) -> None:
 
 @router.command("resources", roles=CANDIDATES, aliases=("资料",), help_key="res.help")
 async def resources_command(ctx: Context, args: str) -> None:
-    await show_resources(ctx, int(args) if args.strip().isdigit() else 1)
+    await show_resources(ctx, page_number(args))
 
 
 @router.payload("res", roles=CANDIDATES)
 async def resources_page(ctx: Context, args: list[str]) -> None:
-    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
+    if len(args) != 1 or number(args[0]) is None:
         ctx.reply(ctx.t("common.button_expired"))
         return
     await show_resources(ctx, page_number(args[0]))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.core.context import Context
 from bot.core.privacy import mask_phone
 from bot.core.router import Router
+from bot.core.text import number
 from bot.handlers.candidate import render_checklist
 from bot.people.progress import compute_progress, offer_awaiting_reply
 from bot.people.scope import STAFF_VIEW, find_one
@@ -240,8 +241,8 @@ async def status_command(ctx: Context, args: str) -> None:
 
 @router.payload("st", roles=STAFF_VIEW)
 async def status_choice(ctx: Context, args: list[str]) -> None:
-    if len(args) == 1 and args[0].isdigit():
-        await status_command(ctx, f"#{args[0]}")
+    if len(args) == 1 and number(args[0]) is not None:
+        await status_command(ctx, f"#{number(args[0])}")
     else:
         ctx.reply(ctx.t("common.button_expired"))
 

@@ -11,6 +11,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
+from bot.core.text import number
 from bot.people import approvals
 from bot.people.progress import compute_progress
 from bot.people.scope import find_in_scope, find_one
@@ -167,9 +168,10 @@ async def approval_in_reach(ctx: Context, candidate_id: str, tag: str) -> Candid
 
     Replies with the reason and returns None otherwise.
     """
+    found_id = number(candidate_id)
     candidate = (
-        await locks.lock_candidate(session=ctx.session, candidate_id=int(candidate_id))
-        if candidate_id.isdigit()
+        await locks.lock_candidate(session=ctx.session, candidate_id=found_id)
+        if found_id is not None
         else None
     )
     if candidate is None:

@@ -11,6 +11,7 @@ from bot.core.messages import AttachmentKind, Button, OutgoingFile
 from bot.core.paging import Page, page_number
 from bot.core.privacy import mask_phone
 from bot.core.router import Router
+from bot.core.text import number
 from bot.handlers import hr
 from bot.handlers.hr import (
     band_text,
@@ -76,8 +77,8 @@ async def _open_candidates(ctx: Context) -> list[Candidate]:
 def parse_risk_args(args: str) -> tuple[str, int] | None:
     band, page = "high", 1
     for word in args.split():
-        if word.isascii() and word.isdigit() and int(word) > 0:
-            page = page_number(word)
+        if (value := number(word)) is not None and value > 0:
+            page = value
         elif word.lower() in BANDS:
             band = BANDS[word.lower()]
         else:
@@ -96,11 +97,7 @@ async def risk_command(ctx: Context, args: str) -> None:
 
 @router.payload("rk", roles=STAFF_VIEW)
 async def risk_next(ctx: Context, args: list[str]) -> None:
-    if (
-        len(args) != 2
-        or args[0] not in ("high", "medium", "low")
-        or not (args[1].isascii() and args[1].isdigit())
-    ):
+    if len(args) != 2 or args[0] not in ("high", "medium", "low") or number(args[1]) is None:
         ctx.reply(ctx.t("common.button_expired"))
         return
     await risk_page(ctx, args[0], page_number(args[1]))

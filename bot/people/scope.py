@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.core.context import Context
 from bot.core.messages import Button
+from bot.core.text import number
 from storage import people
 from storage.models import Candidate, Role
 
@@ -32,8 +33,8 @@ def may_see(ctx: Context, candidate: Candidate) -> bool:
 
 async def find_in_scope(ctx: Context, name: str) -> Sequence[Candidate]:
     name = name.strip()
-    if name.startswith("#") and name[1:].isdigit():
-        candidate = await people.get_candidate(session=ctx.session, candidate_id=int(name[1:]))
+    if name.startswith("#") and (wanted := number(name[1:])) is not None:
+        candidate = await people.get_candidate(session=ctx.session, candidate_id=wanted)
         return [candidate] if candidate is not None and may_see(ctx, candidate) else []
     return await people.find_candidates(session=ctx.session, name=name, hr_id=hr_scope(ctx))
 
@@ -67,9 +68,10 @@ def choose_buttons(prefix: str, matches: Sequence[Candidate]) -> list[Button]:
 
 async def in_scope(ctx: Context, candidate_id: str) -> Candidate | None:
     """The candidate behind a button's id, if this person may see them."""
-    if not candidate_id.isdigit():
+    wanted = number(candidate_id)
+    if wanted is None:
         return None
-    found = await find_in_scope(ctx, f"#{candidate_id}")
+    found = await find_in_scope(ctx, f"#{wanted}")
     return found[0] if found else None
 
 
