@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from wechatpy.enterprise import parse_message
@@ -315,4 +316,9 @@ def delivery_error(exc: Exception) -> DeliveryError:
     if isinstance(exc, requests.HTTPError):
         status = getattr(exc.response, "status_code", None)
         return _http_error(status, exc.response, f"wecom HTTP {status}")
-    return DeliveryError(f"wecom unreachable: {type(exc).__name__}: {exc}")
+    # Never the exception's text: a requests error quotes the whole URL, and gettoken's
+    # carries corpsecret in it. The endpoint and the error's type are enough.
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None) or ""
+    endpoint = urlsplit(str(url)).path or "?"
+    return DeliveryError(f"wecom unreachable: {type(exc).__name__} ({endpoint})")

@@ -22,6 +22,7 @@ from bot.core.i18n import I18n
 from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
 from bot.core.quiet import is_quiet, next_allowed
 from bot.core.settings import Settings
+from bot.core.text import clean
 from bot.core.zones import person_zone
 from storage import outbox, people
 from storage.db import Database
@@ -209,10 +210,17 @@ class Courier:
             await outbox.mark_failed(
                 session=session,
                 row_id=row_id,
-                error=error.reason,
+                error=self._redact(error.reason),
                 retry_at=None if give_up else now + wait,
             )
         await self.deliver(follow_up)
+
+    def _redact(self, text: str) -> str:
+        """An error as stored: configured secrets replaced, whatever the adapter said."""
+        for secret in self.settings.secrets() if self.settings is not None else ():
+            if len(secret) >= 6:
+                text = text.replace(secret, "***")
+        return clean(text, one_line=True)
 
     async def _unreachable(
         self, session: AsyncSession, address: ChatAddress, now: datetime

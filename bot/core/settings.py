@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -162,6 +163,22 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, token and key (for masking logs), and the database
+        password."""
+        values = [
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+            self.feishu_app_secret,
+            self.feishu_verification_token,
+            self.feishu_encrypt_key,
+            urlsplit(self.database_url.replace("+asyncpg", "")).password,
+        ]
+        return [v for v in values if v]
 
     @property
     def telegram_enabled(self) -> bool:

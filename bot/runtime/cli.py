@@ -287,8 +287,15 @@ def main(build_app: AppFactory, argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"preboard: {exc}", file=sys.stderr)
         return 2
-    interactive_console = args.command in (None, "run", "console")
-    setup_logging(settings.log_format, "WARNING" if interactive_console else settings.log_level)
+    # LOG_LEVEL applies to every command; without it the interactive console keeps
+    # to warnings so the conversation stays readable.
+    interactive_console = args.command == "console" or (
+        args.command in (None, "run") and not settings.enabled_platforms()
+    )
+    level = settings.log_level
+    if interactive_console and "log_level" not in settings.model_fields_set:
+        level = "WARNING"
+    setup_logging(settings.log_format, level, secrets=settings.secrets())
 
     async def go() -> int:
         app = build_app(settings)

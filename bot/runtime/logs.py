@@ -1,7 +1,9 @@
 """Logging set-up: readable text for people, one JSON object a line for collectors.
 
 Every record passes a :class:`MaskingFilter` on the way out, so phone and ID
-numbers never reach a log file, whatever a message or traceback contains.
+numbers, and the configured secrets and tokens, never reach a log file, whatever
+a message or traceback contains. aiohttp's lines about clients that went away or
+sent malformed HTTP become one INFO line, without a traceback.
 """
 
 from __future__ import annotations
@@ -9,23 +11,65 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.core.privacy import mask_text
 
+MIN_SECRET = 6  # shorter values would mask ordinary words
+HIDDEN = "***"
+
 
 class MaskingFilter(logging.Filter):
-    """Rewrites each record's message (and traceback) with phone and ID numbers masked."""
+    """Rewrites each record's message (and traceback) with phone and ID numbers and the
+    given secrets masked."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        super().__init__()
+        found = {s for s in secrets if s and len(s) >= MIN_SECRET}
+        self.secrets = sorted(found, key=len, reverse=True)  # longest first
+
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, HIDDEN)
+        return mask_text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_text(message)
+        masked = self._mask(message)
         if masked != message or record.args:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
+            record.exc_text = self._mask(record.exc_text)
+        return True
+
+
+class QuietDisconnects(logging.Filter):
+    """aiohttp's "Error handling request" for a client that left or sent broken HTTP:
+    one INFO line naming the error, not an ERROR with a traceback."""
+
+    QUIET = (
+        "ClientConnectionResetError",
+        "ConnectionResetError",
+        "BadHttpMessage",
+        "BadStatusLine",
+        "LineTooLong",
+        "InvalidHeader",
+        "CancelledError",
+        "TransferEncodingError",
+        "ContentLengthError",
+        "BadHttpMethod",
+        "InvalidURLError",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ in self.QUIET:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}", None
+            record.exc_info, record.exc_text = None, None
         return True
 
 
@@ -44,13 +88,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
+def setup_logging(
+    fmt: str = "text", level: str = "INFO", secrets: Iterable[str | None] = ()
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskingFilter())
+    handler.addFilter(MaskingFilter(secrets))
+    for name in ("aiohttp.server", "aiohttp.web_protocol"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietDisconnects) for f in logger.filters):
+            logger.addFilter(QuietDisconnects())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -281,10 +281,11 @@ class WeComCallbacks:
 
     # ---- encryption and posting ------------------------------------------------------------
 
-    def seal(self, plain_xml: str) -> tuple[dict[str, str], str]:
-        """The query string and body WeCom would post for ``plain_xml``."""
+    def seal(self, plain_xml: str, timestamp: int | None = None) -> tuple[dict[str, str], str]:
+        """The query string and body WeCom would post for ``plain_xml`` (signed now, or at
+        ``timestamp``)."""
         nonce = f"nonce{next(self._nonces)}"
-        sealed = ET.fromstring(self.crypto.encrypt_message(plain_xml, nonce))
+        sealed = ET.fromstring(self.crypto.encrypt_message(plain_xml, nonce, timestamp))
         params = {
             "msg_signature": sealed.findtext("MsgSignature", ""),
             "timestamp": sealed.findtext("TimeStamp", ""),
@@ -297,9 +298,9 @@ class WeComCallbacks:
         )
         return params, body
 
-    def verification(self, echo: str) -> dict[str, str]:
+    def verification(self, echo: str, timestamp: int | None = None) -> dict[str, str]:
         """The GET query WeCom uses to check the callback URL, for the plaintext ``echo``."""
-        params, body = self.seal(echo)
+        params, body = self.seal(echo, timestamp)
         params["echostr"] = ET.fromstring(body).findtext("Encrypt", "")
         return params
 
@@ -308,6 +309,12 @@ class WeComCallbacks:
     ) -> tuple[int, str]:
         async with http.post(self.url, params=params, data=body) as resp:
             return resp.status, await resp.text()
+
+    async def deliver_at(
+        self, http: aiohttp.ClientSession, plain_xml: str, timestamp: int
+    ) -> tuple[int, str]:
+        params, body = self.seal(plain_xml, timestamp)
+        return await self.post(http, params, body)
 
     async def deliver(self, http: aiohttp.ClientSession, plain_xml: str) -> tuple[int, str]:
         params, body = self.seal(plain_xml)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import logging
+import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +37,7 @@ from bot.core.messages import (
 from bot.core.settings import Settings
 from bot.core.web import MAX_BODY, WebServer
 from bot.runtime.app import App
+from bot.runtime.logs import MaskingFilter
 from storage import people
 from storage.models import InboundEvent, Outbox
 from tests.adapters.fake_wecom import FakeWeCom, WeComCallbacks
@@ -551,3 +555,48 @@ def test_split_text_respects_bytes() -> None:
     chunks = split_text(text, 2000)
     assert all(len(c.encode()) <= 2000 for c in chunks)
     assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
+
+
+# ---- hostile input -----------------------------------------------------------------------
+
+
+async def test_stale_timestamps_are_refused(wecom: Harness) -> None:
+    """A signed request older than five minutes is a replay, however good its signature."""
+    month_ago = int(time.time()) - 30 * 86400
+    params = wecom.callbacks.verification("1234567890123456789", timestamp=month_ago)
+    async with wecom.http.get(wecom.callbacks.url, params=params) as resp:
+        assert resp.status == 403 and "1234567890123456789" not in await resp.text()
+    params, body = wecom.callbacks.seal(wecom.callbacks.text("u1", "/help"), int(time.time()) - 400)
+    assert (await wecom.callbacks.post(wecom.http, params, body))[0] == 403
+    garbled = dict(params, timestamp="１７００")
+    assert (await wecom.callbacks.post(wecom.http, garbled, body))[0] == 403
+    recent = int(time.time()) - 60  # WeCom's own retries come within seconds
+    assert (
+        await wecom.callbacks.deliver_at(wecom.http, wecom.callbacks.text("u1", "/help"), recent)
+    )[0] == 200
+    await wecom.settle()
+    assert await inbound_count(wecom.app) == 1
+
+
+async def test_secrets_never_reach_the_error_or_the_log(
+    wecom_settings: Settings, app: App, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With WeCom unreachable, requests quotes the gettoken URL, corpsecret included."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings = wecom_settings.model_copy(
+        update={"wecom_api_base_url": f"http://127.0.0.1:{closed}/cgi-bin/"}
+    )
+    adapter = WeComAdapter(settings=settings, cache=SharedCache(app.db, clock), clock=clock)
+    with caplog.at_level(logging.DEBUG), pytest.raises(DeliveryError) as failed:
+        await adapter.send(ChatAddress("wecom", "u1", "u1"), Outgoing("hi"))
+    assert SECRET not in failed.value.reason and "gettoken" in failed.value.reason
+    handler = logging.StreamHandler(stream := io.StringIO())
+    handler.addFilter(MaskingFilter(settings.secrets()))
+    logging.getLogger("t").addHandler(handler)
+    try:
+        logging.getLogger("t").error("boom", exc_info=failed.value)
+    finally:
+        logging.getLogger("t").removeHandler(handler)
+    assert SECRET not in stream.getvalue() and SECRET not in caplog.text

@@ -1,11 +1,15 @@
-"""Log lines are masked."""
+"""Log lines: masked (people's numbers, secrets), quiet about clients that left, at LOG_LEVEL."""
 
 from __future__ import annotations
 
 import io
 import logging
 
-from bot.runtime.logs import MaskingFilter, setup_logging
+import pytest
+
+from bot.core.settings import Settings
+from bot.runtime import cli
+from bot.runtime.logs import MaskingFilter, QuietDisconnects, setup_logging
 
 
 def test_log_records_are_masked() -> None:
@@ -40,3 +44,81 @@ def test_setup_logging_installs_the_masking_filter() -> None:
     finally:
         root.handlers[:] = saved
         root.setLevel(level)
+
+
+def test_configured_secrets_are_masked_in_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskingFilter(["corp-secret-123456", "short", None]))
+    logger = logging.getLogger("preboard.test.secrets")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GET /gettoken?corpsecret=%s failed", "corp-secret-123456")
+        try:
+            raise ConnectionError("https://x/gettoken?corpsecret=corp-secret-123456")
+        except ConnectionError:
+            logger.exception("token")
+        logger.warning("a short word stays")
+    finally:
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert "corp-secret-123456" not in out and out.count("corpsecret=***") >= 2
+    assert "a short word stays" in out
+
+
+def test_a_client_that_went_away_is_one_info_line() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("preboard.test.disconnect")
+    logger.addFilter(QuietDisconnects())
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise ConnectionResetError("peer gone")
+        except ConnectionResetError:
+            logger.exception("Error handling request")
+        try:
+            raise KeyError("a real bug")
+        except KeyError:
+            logger.exception("Error handling request")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "INFO Error handling request: ConnectionResetError"
+    assert lines[1] == "ERROR Error handling request" and "Traceback" in lines[2]
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "level"),
+    [
+        (["console"], {}, "WARNING"),  # the conversation stays readable by default
+        (["console"], {"LOG_LEVEL": "INFO"}, "INFO"),  # an explicit LOG_LEVEL wins
+        (["db", "upgrade"], {"LOG_LEVEL": "DEBUG"}, "DEBUG"),
+        (["staff", "list"], {}, "INFO"),
+        (["run"], {"LOG_LEVEL": "ERROR"}, "ERROR"),
+    ],
+)
+def test_log_level_applies_to_every_command(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str], level: str
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    seen: list[str] = []
+
+    def record(fmt: str, chosen: str, secrets: object = ()) -> None:
+        seen.append(chosen)
+        raise _Stop
+
+    monkeypatch.setattr(cli, "setup_logging", record)
+    with pytest.raises(_Stop):
+        cli.main(lambda settings: None, argv)  # type: ignore[arg-type,return-value]
+    assert seen == [level]
