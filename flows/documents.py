@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -110,7 +111,7 @@ async def handle_upload(turn: Turn, answer: Answer) -> Go | Stay:
         return Stay(turn.t("upload.too_large", max_mb=max_mb))
     try:
         data = await ctx.download(attachment)
-        checked = check_upload(data, max_mb=max_mb)
+        checked = await asyncio.to_thread(check_upload, data, max_mb=max_mb, name=attachment.name)
     except UploadRejected as rejected:
         return Stay(turn.t(rejected.key, **rejected.params))
     except (DeliveryError, LookupError, OSError) as exc:
@@ -125,7 +126,7 @@ async def handle_upload(turn: Turn, answer: Answer) -> Go | Stay:
         sha256=checked.sha256,
         mime_type=checked.mime_type,
         size=len(checked.data),
-        file_name=attachment.name,
+        file_name=checked.name,
         now=ctx.now,
     )
     await notify_reviewer(ctx, candidate, document)

@@ -8,7 +8,7 @@ from bot.core.context import Context
 from bot.core.messages import AttachmentKind, Button, OutgoingFile
 from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
-from bot.core.text import number
+from bot.core.text import number, safe_filename
 from bot.core.uploads import ACCEPTED, FileStore
 from bot.people.scope import hr_scope, may_see
 from content import ChecklistItem
@@ -36,7 +36,7 @@ def _file(ctx: Context, document: Document) -> OutgoingFile:
     extension = ACCEPTED.get(document.mime_type, "bin")
     path = FileStore(ctx.settings.data_dir / "files").path(document.sha256, extension)
     kind = AttachmentKind.PHOTO if document.mime_type.startswith("image/") else AttachmentKind.FILE
-    name = document.file_name or f"{document.item}.{extension}"
+    name = safe_filename(document.file_name, extension, fallback=document.item)
     return OutgoingFile(kind, name, path=str(path))
 
 

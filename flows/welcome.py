@@ -10,20 +10,20 @@ same header :func:`welcome_outgoing` uses for the preview).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import io
 import logging
 from datetime import timedelta
 from typing import Any
 
 import filetype
-from PIL import Image, UnidentifiedImageError
 
 from bot.core.context import Context
 from bot.core.i18n import I18n
 from bot.core.messages import AttachmentKind, DeliveryError, Outgoing, OutgoingFile
 from bot.core.router import Router
-from bot.core.uploads import CheckedFile, FileStore, UploadRejected, too_large
+from bot.core.text import safe_filename
+from bot.core.uploads import CheckedFile, FileStore, UploadRejected, normalise_image, too_large
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import people, welcomes
 from storage.models import Role
@@ -57,7 +57,7 @@ FILE_KINDS = {
 # ---- the message itself -------------------------------------------------------------------
 
 
-def check_media(data: bytes, *, max_mb: int) -> tuple[str, CheckedFile]:
+def check_media(data: bytes, *, max_mb: int, name: str | None = None) -> tuple[str, CheckedFile]:
     """The kind (photo, voice, video) and checked file; raise UploadRejected otherwise."""
     if not data:
         raise UploadRejected("upload.empty")
@@ -68,24 +68,11 @@ def check_media(data: bytes, *, max_mb: int) -> tuple[str, CheckedFile]:
     if mime not in MEDIA:
         raise UploadRejected("welcome.wrong_type")
     kind, extension = MEDIA[mime]
-    if kind == "photo" and not _image_opens(data):
-        raise UploadRejected("upload.corrupt")
-    return kind, CheckedFile(data, mime, extension, hashlib.sha256(data).hexdigest())
-
-
-def _image_opens(data: bytes) -> bool:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        log.info("welcome photo does not open: %s", exc)
-        return False
-    except Exception as exc:  # a decoder bug on hostile input must not crash the step
-        log.warning("welcome photo check error: %s", exc)
-        return False
-    return True
+    if kind == "photo":
+        data = normalise_image(data, "PNG" if mime == "image/png" else "JPEG")
+    return kind, CheckedFile(
+        data, mime, extension, hashlib.sha256(data).hexdigest(), safe_filename(name, extension)
+    )
 
 
 def welcome_outgoing(
@@ -204,7 +191,9 @@ async def _take_file(turn: Turn, answer: Answer) -> Go | Stay:
         return Stay(turn.t("welcome.too_long", length=len(caption), max=MAX_TEXT))
     try:
         data = await ctx.download(attachment)
-        kind, checked = check_media(data, max_mb=max_mb)
+        kind, checked = await asyncio.to_thread(
+            check_media, data, max_mb=max_mb, name=attachment.name
+        )
     except UploadRejected as rejected:
         return Stay(turn.t(rejected.key, **rejected.params))
     except (DeliveryError, LookupError, OSError) as exc:
@@ -215,7 +204,7 @@ async def _take_file(turn: Turn, answer: Answer) -> Go | Stay:
         "kind": kind,
         "text": caption or None,
         "file_path": str(path),
-        "file_name": attachment.name or f"welcome.{checked.extension}",
+        "file_name": checked.name,
         "mime_type": checked.mime_type,
     }
     turn.data["draft"] = draft

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pypdf import PdfWriter
+from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
 from bot.core.messages import AttachmentKind
 from bot.runtime.app import App
 from storage import documents
-from storage.models import Candidate, Staff
+from storage.models import Candidate, Document, Staff
 from tests.bot.helpers import add_candidate, add_staff
 from tests.flows.conftest import Restart
 
@@ -67,8 +68,10 @@ async def test_submit_photo_then_hr_approves(
     assert "⏳ 身份证正面：已提交，待审核" in replies[1]  # back at the checklist
     notice = chat.last("hr-wang")
     assert "张三（市场部）提交了「身份证正面」" in notice.text
-    assert notice.files and Path(notice.files[0].path or "").read_bytes() == jpeg()
+    assert notice.files and notice.files[0].name == "IMG_0001.jpg"
     stored = Path(notice.files[0].path or "")
+    with Image.open(stored) as image:  # the checked picture, encoded again
+        assert image.format == "JPEG" and image.size == Image.open(io.BytesIO(jpeg())).size
     assert stored.parent.parent.name == "files" and stored.stem == stored.stem.lower()
     assert "已通过 张三 的「身份证正面」" in (await chat.tap("hr-wang", "通过"))[0]
     assert "✅ 你的「身份证正面」已审核通过" in chat.last("u1").text
@@ -193,3 +196,24 @@ async def test_review_lists_oldest_first_paged_and_scoped(
     # The candidate cannot use the staff buttons either.
     await chat.dispatch(chat.incoming("u1", "x", payload=view.payload))
     assert "不对你开放" in chat.last("u1").text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("../../../../tmp/x.pdf", "x.pdf"),
+        ("..\\..\\x.pdf", "x.pdf"),
+        ("resume\u202efdp.exe", "resumefdp.pdf"),  # displayed as "resumeexe.pdf" unfixed
+        ("cv.html", "cv.pdf"),
+    ],
+)
+async def test_hr_gets_a_safe_file_name(
+    app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate], name: str, shown: str
+) -> None:
+    await open_item(chat)
+    assert "已收到" in (await chat.upload("u1", pdf(), name=name))[0]
+    notice = chat.last("hr-wang")
+    assert notice.files and notice.files[0].name == shown
+    async with app.db.session() as session:
+        stored = (await session.exec(select(Document))).one()
+    assert stored.file_name == shown
