@@ -9,6 +9,7 @@ table, or has no name column, is refused whole and nothing is written.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -136,7 +137,7 @@ async def import_candidates(
     *, session: AsyncSession, data: bytes, now: datetime, ttl_days: int
 ) -> ImportReport:
     """Validate and upsert every row; the caller's transaction decides whether it sticks."""
-    rows = read_table(data)
+    rows = await asyncio.to_thread(read_table, data)  # parsing never blocks the loop
     if not rows:
         raise ImportRefused("import.empty")
     mapping = map_header(rows[0])

@@ -100,19 +100,22 @@ HEADER_INDEX = {
 }
 
 
+MAX_COLUMNS = 64  # cells read per row; COLUMNS has 24
+MAX_UNZIPPED = 64 * 1024 * 1024  # an XLSX of MAX_ROWS rows is a few MB; more is a bomb
+
+
 def read_table(data: bytes) -> list[list[Any]]:
-    """Rows of cells from XLSX or CSV bytes (header first); raise ImportRefused otherwise."""
+    """Rows of cells from XLSX or CSV bytes (header first); raise ImportRefused otherwise.
+
+    Bounded whatever the file declares: XLSX is read lazily (openpyxl's read-only
+    mode, its declared dimension ignored) up to :data:`MAX_ROWS` + 1 rows of
+    :data:`MAX_COLUMNS` cells, after checking its parts unzip to at most
+    :data:`MAX_UNZIPPED`; more rows refuse the file. CPU-bound: call it off the loop.
+    """
     if not data.strip():
         raise ImportRefused("import.empty")
     if data.startswith(b"PK\x03\x04"):
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise ImportRefused("import.not_table") from exc
-        sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
+        return _read_xlsx(data)
     if data.startswith(b"%PDF") or b"\x00" in data[:4096]:
         raise ImportRefused("import.not_table")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -127,7 +130,43 @@ def read_table(data: bytes) -> list[list[Any]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    rows: list[list[Any]] = []
+    for row in csv.reader(io.StringIO(text), dialect):
+        if len(rows) > MAX_ROWS:
+            raise ImportRefused("import.too_many_rows", limit=MAX_ROWS)
+        rows.append(row[:MAX_COLUMNS])
+    return rows
+
+
+def _read_xlsx(data: bytes) -> list[list[Any]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
+                raise ImportRefused("import.too_large")
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ImportRefused:
+        raise
+    except Exception as exc:  # BadZipFile, KeyError, XML errors: not a workbook
+        raise ImportRefused("import.not_table") from exc
+    try:
+        sheet = book.worksheets[0]
+        reset = getattr(sheet, "reset_dimensions", None)
+        if reset is not None:
+            reset()  # "A1:XFD30000" in the file must not make empty cells up to it
+        rows: list[list[Any]] = []
+        for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            if len(rows) > MAX_ROWS:
+                raise ImportRefused("import.too_many_rows", limit=MAX_ROWS)
+            rows.append(list(row))
+        while rows and not any(cell is not None for cell in rows[-1]):
+            rows.pop()
+        return rows
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        raise ImportRefused("import.not_table") from exc
+    finally:
+        book.close()
 
 
 def map_header(header: Iterable[Any]) -> dict[int, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import tracemalloc
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -15,7 +17,14 @@ from openpyxl import Workbook
 from bot.core.clock import FixedClock
 from bot.people.binding import INVITE_ALPHABET, INVITE_LENGTH
 from bot.people.importer import ImportReport, import_candidates
-from bot.people.sheet import ImportRefused, RowInvalid, clean_row, parse_date, read_table
+from bot.people.sheet import (
+    MAX_UNZIPPED,
+    ImportRefused,
+    RowInvalid,
+    clean_row,
+    parse_date,
+    read_table,
+)
 from storage import invites, people
 from storage.db import Database
 from storage.models import Candidate, Staff
@@ -531,3 +540,55 @@ async def test_reimport_does_not_send_a_decided_offer_back_to_approval(
         session.add(candidate)
     await run_import(database, clock, csv_bytes(rows))
     assert [c.offer_status for c in await all_candidates(database)] == ["offered"]
+
+
+def _xlsx(rows: list[list[object]], *, dimension: str | None = None, pad: int = 0) -> bytes:
+    """An XLSX of ``rows``; ``dimension`` rewrites the sheet's declared range, ``pad``
+    adds that many spaces inside the sheet's XML (they compress to almost nothing)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                if dimension is not None:
+                    data = re.sub(
+                        rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data
+                    )
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * pad)
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def test_a_declared_huge_range_costs_nothing() -> None:
+    """1.5 KB declaring A1:XFD30000 once blocked the loop for 12 s and took 4 GB."""
+    bomb = _xlsx([["姓名", "手机"], ["张三", "13800138000"]], dimension="A1:XFD30000")
+    assert len(bomb) < 10_000
+    tracemalloc.start()
+    try:
+        rows = read_table(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [row[:2] for row in rows] == [["姓名", "手机"], ["张三", "13800138000"]]
+    assert peak < 30 * 1024 * 1024
+
+
+def test_a_zip_bomb_and_too_many_rows_are_refused_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        read_table(_xlsx([["姓名"]], pad=MAX_UNZIPPED + 1))
+    assert refused.value.key == "import.too_large"
+    monkeypatch.setattr("bot.people.sheet.MAX_ROWS", 50)
+    with pytest.raises(ImportRefused) as refused:
+        read_table(_xlsx([["姓名"]] + [[f"人{n}"] for n in range(60)]))
+    assert refused.value.key == "import.too_many_rows"
+    csv_rows = "姓名\n" + "".join(f"人{n}\n" for n in range(60))
+    with pytest.raises(ImportRefused):
+        read_table(csv_rows.encode())
