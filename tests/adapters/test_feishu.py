@@ -45,7 +45,7 @@ from tests.adapters.fake_feishu import (
     event_frame,
     wait_for,
 )
-from tests.bot.helpers import add_candidate, add_staff
+from tests.bot.helpers import add_candidate, add_staff, same_picture
 from tests.conftest import START
 
 ENCRYPT_KEY = "encrypt-key-for-tests"
@@ -211,7 +211,7 @@ async def test_candidate_and_hr_journey(feishu: Feishu) -> None:
     assert [p[-2:] for _, p in fake.buttons("ou_hr")] == [":a", ":r"]
     assert notice["msg_type"] == "interactive" and photo_message["msg_type"] == "image"
     assert len(fake.calls("/open-apis/im/v1/images")) == images_before + 1
-    assert fake.uploads[photo_message["content"]["image_key"]][1] == jpeg
+    assert same_picture(fake.uploads[photo_message["content"]["image_key"]][1], jpeg)
     done = next(p for label, p in fake.buttons("ou_lilei") if label == "先到这里")
     await feishu.tap("ou_lilei", done)
 

@@ -40,7 +40,7 @@ from bot.runtime.app import App
 from storage import people
 from storage.models import InboundEvent
 from tests.adapters.fake_telegram import TOKEN, FakeTelegram
-from tests.bot.helpers import add_candidate, add_staff
+from tests.bot.helpers import add_candidate, add_staff, same_picture
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::telegram.warnings.PTBDeprecationWarning"  # raised inside PTB's own RetryAfter
@@ -419,7 +419,7 @@ async def test_polling_journey(app: App, fake: FakeTelegram, polling: TelegramAd
     await settle(fake)
     assert any("已收到「身份证正面」" in t for t in fake.texts(CANDIDATE)[-2:])
     # HR's review notice carries the very file, sent as a photo or document.
-    assert any(photo in call.files.values() for call in fake.sent(HR))
+    assert any(same_picture(f, photo) for call in fake.sent(HR) for f in call.files.values())
 
     # Training: tap a course, start, answer the first question with a button.
     fake.push(fake.message(CANDIDATE, "/quiz"))

@@ -88,3 +88,17 @@ async def save_score(
                 reasons=reasons or [],
             ),
         )
+
+
+def same_picture(stored: bytes, sent: bytes) -> bool:
+    """Whether ``stored`` is the picture ``sent`` (uploads are kept re-encoded, so the
+    bytes differ; the format and the size do not)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(stored)) as a, Image.open(io.BytesIO(sent)) as b:
+            return (a.format, a.size) == (b.format, b.size)
+    except (UnidentifiedImageError, OSError):
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,7 +33,7 @@ async def make_staff(
 
 
 async def make_candidate(
-    session: AsyncSession, *, now: datetime, name: str = "张三", **fields: object
+    session: AsyncSession, *, now: datetime, name: str = "张三", **fields: Any
 ) -> Candidate:
     """A candidate with ``fields`` applied (department, hr_id, offer_status, ...)."""
     return await people.save_candidate(

@@ -25,7 +25,7 @@ async def _row(database: Database, row_id: int) -> Outbox:
     return row
 
 
-async def test_enqueue_writes_a_pending_row_and_dedupes(
+async def test_enqueue_writes_a_pending_row_dedupes_and_needs_a_recipient(
     database: Database, clock: FixedClock
 ) -> None:
     cid = await _candidate_id(database, clock)
@@ -58,6 +58,8 @@ async def test_enqueue_writes_a_pending_row_and_dedupes(
         plain_b = await outbox.enqueue(
             session=session, kind="text", payload={}, due_at=now, now=now, candidate_id=cid
         )
+        with pytest.raises(ValueError, match="recipient"):
+            await outbox.enqueue(session=session, kind="text", payload={}, due_at=now, now=now)
     assert isinstance(first, int)
     assert again is None
     # Rows without a dedupe key never collide.
@@ -71,14 +73,6 @@ async def test_enqueue_writes_a_pending_row_and_dedupes(
     assert row.expires_at == due + timedelta(hours=2)
     assert row.category == "push"
     assert row.attempts == 0 and row.sent_at is None and row.lease_until is None
-
-
-async def test_enqueue_needs_a_recipient(database: Database, clock: FixedClock) -> None:
-    async with database.session() as session:
-        with pytest.raises(ValueError, match="recipient"):
-            await outbox.enqueue(
-                session=session, kind="text", payload={}, due_at=clock.now(), now=clock.now()
-            )
 
 
 async def test_due_ids_orders_filters_limits_and_excludes(
