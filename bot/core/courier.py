@@ -22,7 +22,7 @@ from bot.core.i18n import I18n
 from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
 from bot.core.quiet import is_quiet, next_allowed
 from bot.core.settings import Settings
-from bot.core.text import clean
+from bot.core.text import clean, redact
 from bot.core.zones import person_zone
 from storage import outbox, people
 from storage.db import Database
@@ -217,10 +217,8 @@ class Courier:
 
     def _redact(self, text: str) -> str:
         """An error as stored: configured secrets replaced, whatever the adapter said."""
-        for secret in self.settings.secrets() if self.settings is not None else ():
-            if len(secret) >= 6:
-                text = text.replace(secret, "***")
-        return clean(text, one_line=True)
+        secrets = self.settings.secrets() if self.settings is not None else []
+        return clean(redact(text, secrets), one_line=True)
 
     async def _unreachable(
         self, session: AsyncSession, address: ChatAddress, now: datetime

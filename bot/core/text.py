@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -62,6 +63,18 @@ def number(text: str | None) -> int | None:
     if not _ASCII_DIGITS.fullmatch(text) or len(text) > 10 or int(text) > MAX_NUMBER:
         return None
     return int(text)
+
+
+MIN_SECRET = 6  # shorter values would hide ordinary words
+HIDDEN = "***"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret of at least :data:`MIN_SECRET` characters hidden
+    (longest first, so one secret inside another leaves no part visible)."""
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:

@@ -15,9 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.core.privacy import mask_text
-
-MIN_SECRET = 6  # shorter values would mask ordinary words
-HIDDEN = "***"
+from bot.core.text import redact
 
 
 class MaskingFilter(logging.Filter):
@@ -26,13 +24,10 @@ class MaskingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         super().__init__()
-        found = {s for s in secrets if s and len(s) >= MIN_SECRET}
-        self.secrets = sorted(found, key=len, reverse=True)  # longest first
+        self.secrets = [s for s in secrets if s]
 
     def _mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, HIDDEN)
-        return mask_text(text)
+        return mask_text(redact(text, self.secrets))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -19,9 +19,9 @@ def test_asyncpg_dsn_drops_the_driver_and_keeps_the_password() -> None:
     assert leader_lock.asyncpg_dsn("postgresql://u@h/d") == "postgresql://u@h/d"
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # PostgreSQL only
 async def test_lock_one_holder_at_a_time_and_keepalives(database: Database) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL only")
+    assert database.dialect == "postgresql"
     first = await leader_lock.connect(database.url, timeout=TIMEOUT)
     second = await leader_lock.connect(database.url, timeout=TIMEOUT)
     try:
