@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import BindFailure, Candidate, Invite
@@ -91,3 +91,20 @@ async def recent_bind_failures(
         .order_by(col(BindFailure.at))
     )
     return (await session.exec(stmt)).all()
+
+
+async def failures_everywhere(*, session: AsyncSession, since: datetime) -> tuple[int, int]:
+    """Wrong codes typed by anyone since ``since``: (how many, from how many accounts)."""
+    accounts = (
+        select(BindFailure.platform, BindFailure.user_id)
+        .where(col(BindFailure.at) >= since)
+        .distinct()
+        .subquery()
+    )
+    total = (
+        await session.exec(
+            select(func.count()).select_from(BindFailure).where(col(BindFailure.at) >= since)
+        )
+    ).one()
+    distinct = (await session.exec(select(func.count()).select_from(accounts))).one()
+    return int(total), int(distinct)

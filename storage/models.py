@@ -115,10 +115,13 @@ class Invite(SQLModel, table=True):
 
 
 class BindFailure(SQLModel, table=True):
-    """A wrong invite code, counted for the lockout."""
+    """A wrong invite code, counted for the lockout and for bursts across accounts."""
 
     __tablename__ = "bind_failures"
-    __table_args__ = (Index("ix_bind_failures_who", "platform", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_bind_failures_who", "platform", "user_id", "at"),
+        Index("ix_bind_failures_at", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)

@@ -123,6 +123,7 @@ class Notice:
     message: Outgoing
     candidate_id: int | None = None
     staff_id: int | None = None
+    dedupe_key: str | None = None  # a notice with a key already queued is not queued again
 
 
 @dataclass
@@ -169,10 +170,19 @@ class Context:
         self.replies.append(Outgoing(text, tuple(buttons), tuple(links), tuple(files)))
 
     def notify_staff(
-        self, staff: Staff, key: str, /, buttons: tuple[Button, ...] = (), **values: object
+        self,
+        staff: Staff,
+        key: str,
+        /,
+        buttons: tuple[Button, ...] = (),
+        dedupe_key: str | None = None,
+        **values: object,
     ) -> None:
-        """Tell a staff member something, in their language."""
-        self.notify_staff_text(staff, self.services.i18n.t(staff.language, key, **values), buttons)
+        """Tell a staff member something, in their language (once per ``dedupe_key``)."""
+        text = self.services.i18n.t(staff.language, key, **values)
+        self.notices.append(
+            Notice(Outgoing(text, buttons), staff_id=staff.id, dedupe_key=dedupe_key)
+        )
 
     def notify_staff_text(
         self,

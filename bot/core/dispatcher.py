@@ -253,11 +253,13 @@ class Dispatcher:
 
     async def _enqueue(self, ctx: Context) -> list[int]:
         ids: list[int] = []
-        targets: list[tuple[Outgoing, int | None, int | None, int | None]] = [
-            (reply, ctx.actor.identity.id, None, None) for reply in ctx.replies
+        targets: list[tuple[Outgoing, int | None, int | None, int | None, str | None]] = [
+            (reply, ctx.actor.identity.id, None, None, None) for reply in ctx.replies
         ]
-        targets += [(n.message, None, n.candidate_id, n.staff_id) for n in ctx.notices]
-        for message, identity_id, candidate_id, staff_id in targets:
+        targets += [
+            (n.message, None, n.candidate_id, n.staff_id, n.dedupe_key) for n in ctx.notices
+        ]
+        for message, identity_id, candidate_id, staff_id, dedupe_key in targets:
             row = await outbox.enqueue(
                 session=ctx.session,
                 kind="reply" if identity_id is not None else "notice",
@@ -267,6 +269,7 @@ class Dispatcher:
                 identity_id=identity_id,
                 candidate_id=candidate_id,
                 staff_id=staff_id,
+                dedupe_key=dedupe_key,
             )
             if row is not None:
                 ids.append(row)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from bot.core.context import Context
 from bot.core.i18n import LANGUAGES
 from bot.core.roles import BOUND, EVERYONE
 from bot.core.router import Router
 from bot.handlers.candidate import next_steps
-from bot.people.binding import BindStatus, bind, looks_like_code
+from bot.people.binding import (
+    BURST_PAUSE,
+    BURST_WINDOW,
+    BindStatus,
+    Burst,
+    bind,
+    looks_like_code,
+)
 from bot.people.progress import offer_awaiting_reply
 from storage import people
 from storage.models import Role
@@ -36,14 +44,18 @@ async def bind_command(ctx: Context, args: str) -> None:
     result = await bind(
         session=ctx.session, identity=ctx.actor.identity, code_text=args, now=ctx.now
     )
-    if result.status is BindStatus.LOCKED:
-        assert result.locked_until is not None
-        minutes = max(1, math.ceil((result.locked_until - ctx.now).total_seconds() / 60))
-        ctx.reply(ctx.t("bind.locked", minutes=minutes))
+    if result.burst_began is not None:
+        await _alert_admins(ctx, result.burst_began)
+    minutes = _minutes_until(ctx, result.locked_until)
+    if result.status in (BindStatus.LOCKED, BindStatus.SLOWED):
+        ctx.reply(ctx.t(f"bind.{result.status.value}", minutes=minutes))
         return
     if result.status is not BindStatus.BOUND:
         name = result.candidate.name if result.candidate else ""
-        ctx.reply(ctx.t(f"bind.{result.status.value}", name=name))
+        text = ctx.t(f"bind.{result.status.value}", name=name)
+        if result.locked_until is not None:
+            text += "\n" + ctx.t("bind.busy", minutes=minutes)
+        ctx.reply(text)
         return
     candidate = result.candidate
     assert candidate is not None
@@ -70,6 +82,26 @@ async def bind_command(ctx: Context, args: str) -> None:
                     hr.language, f"platform.{ctx.actor.identity.platform}"
                 ),
             )
+
+
+def _minutes_until(ctx: Context, until: datetime | None) -> int:
+    if until is None:
+        return 0
+    return max(1, math.ceil((until - ctx.now).total_seconds() / 60))
+
+
+async def _alert_admins(ctx: Context, burst: Burst) -> None:
+    """Once an hour at most, whichever process sees the burst begin."""
+    for admin in await people.staff_with_role(session=ctx.session, role=Role.ADMIN.value):
+        ctx.notify_staff(
+            admin,
+            "bind.burst_alert",
+            dedupe_key=f"invite-burst:{admin.id}:{ctx.now:%Y-%m-%dT%H}",
+            failures=burst.failures,
+            accounts=burst.accounts,
+            window=int(BURST_WINDOW.total_seconds() // 60),
+            pause=int(BURST_PAUSE.total_seconds() // 60),
+        )
 
 
 @router.command("help", roles=EVERYONE, aliases=("帮助",), help_key="help.help")

@@ -18,6 +18,13 @@ INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_LENGTH = 10
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(hours=1)
+# Guessing across accounts: this many wrong codes from this many accounts within
+# the window is a burst. During one, an account that typed a wrong code waits
+# BURST_PAUSE before its next try; an account's first try is always checked.
+BURST_WINDOW = timedelta(minutes=15)
+BURST_FAILURES = 20
+BURST_ACCOUNTS = 5
+BURST_PAUSE = timedelta(minutes=2)
 
 _CODE_RE = re.compile(rf"^[{INVITE_ALPHABET}]{{{INVITE_LENGTH}}}$")
 
@@ -59,15 +66,50 @@ class BindStatus(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     LOCKED = "locked"
+    SLOWED = "slowed"
     OTHER_PERSON = "other_person"
     STAFF = "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """Wrong codes from many accounts within BURST_WINDOW: someone may be guessing."""
+
+    failures: int
+    accounts: int
 
 
 @dataclass(frozen=True, slots=True)
 class BindResult:
     status: BindStatus
     candidate: Candidate | None = None
+    # LOCKED and SLOWED: when the next try is checked; a wrong code during a
+    # burst: when this account may try again.
     locked_until: datetime | None = None
+    # Set on the wrong code that starts a burst, so the admins hear of it once.
+    burst_began: Burst | None = None
+
+
+async def _burst(session: AsyncSession, now: datetime) -> Burst | None:
+    failures, accounts = await invites.failures_everywhere(
+        session=session, since=now - BURST_WINDOW
+    )
+    if failures >= BURST_FAILURES and accounts >= BURST_ACCOUNTS:
+        return Burst(failures, accounts)
+    return None
+
+
+async def _paused_until(
+    session: AsyncSession, identity: Identity, now: datetime
+) -> datetime | None:
+    """During a burst: the end of this account's pause after its last wrong code."""
+    recent = await invites.recent_bind_failures(
+        session=session,
+        platform=identity.platform,
+        user_id=identity.user_id,
+        since=now - BURST_PAUSE,
+    )
+    return recent[-1] + BURST_PAUSE if recent else None
 
 
 async def _locked_until(
@@ -97,6 +139,10 @@ async def bind(
     locked = await _locked_until(session, identity, now)
     if locked is not None:
         return BindResult(BindStatus.LOCKED, locked_until=locked)
+    burst = await _burst(session, now)
+    paused = await _paused_until(session, identity, now) if burst else None
+    if paused is not None:
+        return BindResult(BindStatus.SLOWED, locked_until=paused)
     code = normalize_code(code_text)
     invite = await invites.get_invite(session=session, code=code) if code else None
     status: BindStatus | None = None
@@ -124,7 +170,9 @@ async def bind(
         locked = await _locked_until(session, identity, now)
         if locked is not None:
             return BindResult(BindStatus.LOCKED, locked_until=locked)
-        return BindResult(status or BindStatus.UNKNOWN)
+        began = None if burst else await _burst(session, now)
+        pause = now + BURST_PAUSE if burst or began else None
+        return BindResult(status or BindStatus.UNKNOWN, locked_until=pause, burst_began=began)
     if not await invites.use_invite(
         session=session, invite=invite, identity_id=identity.id or 0, now=now
     ):

@@ -178,3 +178,32 @@ async def test_bind_failures_since_oldest_first_per_account(
     assert list(since_3) == [t0 + timedelta(minutes=3), t0 + timedelta(minutes=5)]
     assert list(none) == []
     assert codes == {"X" * 64}
+
+
+async def test_failures_everywhere_counts_tries_and_accounts(
+    database: Database, clock: FixedClock
+) -> None:
+    now = clock.now()
+    async with database.session() as session:
+        assert await invites.failures_everywhere(session=session, since=now) == (0, 0)
+        for user, minutes_ago in [("a", 1), ("a", 2), ("b", 3), ("c", 30)]:
+            await invites.record_bind_failure(
+                session=session,
+                platform="telegram",
+                user_id=user,
+                code="WRONGWRONG",
+                now=now - timedelta(minutes=minutes_ago),
+            )
+        await invites.record_bind_failure(
+            session=session, platform="wecom", user_id="a", code="X", now=now
+        )
+    async with database.session() as session:
+        recent = await invites.failures_everywhere(
+            session=session, since=now - timedelta(minutes=15)
+        )
+        everything = await invites.failures_everywhere(
+            session=session, since=now - timedelta(hours=1)
+        )
+    # The same user id on two platforms is two accounts.
+    assert recent == (4, 3)
+    assert everything == (5, 4)

@@ -7,14 +7,19 @@ from datetime import timedelta
 from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.people.binding import (
+    BURST_ACCOUNTS,
+    BURST_FAILURES,
+    BURST_PAUSE,
+    BURST_WINDOW,
     INVITE_ALPHABET,
     INVITE_LENGTH,
+    LOCKOUT_FAILURES,
     looks_like_code,
     new_code,
     normalize_code,
 )
 from bot.runtime.app import App
-from storage import people
+from storage import invites, people
 from tests.bot.helpers import add_candidate, add_staff
 
 
@@ -41,8 +46,6 @@ async def test_bind_greets_by_name_and_tells_hr(app: App, chat: MemoryAdapter) -
     # The second candidate of the department to bind is number 2.
     async with app.db.session() as session:
         lilei = (await people.find_candidates(session=session, name="李雷"))[0]
-        from storage import invites
-
         invite = await invites.open_invite_for(
             session=session, candidate_id=lilei.id or 0, now=app.clock.now()
         )
@@ -141,3 +144,57 @@ async def test_english_candidate(app: App, chat: MemoryAdapter) -> None:
     replies = await chat.say("u1", f"/bind {code}")
     assert replies[0].startswith("Welcome, Emily!")
     assert "ready" in (await chat.say("u1", "/progress"))[0]
+
+
+async def test_guessing_across_many_accounts_is_slowed_and_reported(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    """60 accounts × 4 wrong codes each (the attack in issue 11) become 60 checked guesses."""
+    await add_staff(app, "管理员", "admin", user="admin-1")
+    _, code = await add_candidate(app, "张三")
+    _, other_code = await add_candidate(app, "李四")
+    accounts = [f"guesser-{n}" for n in range(60)]
+    answers: list[str] = []
+    for _ in range(4):
+        for account in accounts:
+            answers += await chat.say(account, "/bind WRONGWRONG")
+        clock.advance(timedelta(seconds=10))
+    checked = [a for a in answers if "不存在" in a]
+    slowed = [a for a in answers if "输错过的账号要等一会儿" in a]
+    assert len(checked) == 60 and len(slowed) == 180
+    # Before the burst a wrong code is just wrong; from the 20th on it says to wait.
+    assert all("分钟后再试" not in a for a in checked[: BURST_FAILURES - 1])
+    assert all("2 分钟后再试" in a for a in checked[BURST_FAILURES - 1 :])
+    async with app.db.session() as session:
+        failures, _ = await invites.failures_everywhere(
+            session=session, since=clock.now() - timedelta(hours=1)
+        )
+    assert failures == 60  # the slowed tries were not even looked at
+    # The admin hears of it once, with the numbers.
+    alerts = [m.text for m in chat.sent["admin-1"] if "安全提醒" in m.text]
+    assert len(alerts) == 1
+    assert f"{BURST_FAILURES} 个账号一共输错了 {BURST_FAILURES} 次" in alerts[0]
+    # Someone typing their own code during the burst binds at once.
+    assert "欢迎你，张三" in (await chat.say("newcomer", f"/bind {code}"))[0]
+    # A guesser holding a real code waits out the pause, then binds.
+    clock.advance(BURST_PAUSE)
+    assert "欢迎你，李四" in (await chat.say(accounts[0], f"/bind {other_code}"))[0]
+    # More wrong codes within the hour: no second alert.
+    for account in accounts[1:30]:
+        await chat.say(account, "/bind WRONGWRONG")
+    assert len([m for m in chat.sent["admin-1"] if "安全提醒" in m.text]) == 1
+    # Once the window has passed, a wrong code is only wrong again.
+    clock.advance(BURST_WINDOW + timedelta(minutes=1))
+    calm = (await chat.say("latecomer", "/bind WRONGWRONG"))[0]
+    assert "不存在" in calm and "分钟后再试" not in calm
+
+
+async def test_one_account_alone_is_no_burst(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    """Many wrong codes from few accounts are the per-account lockout's business."""
+    await add_staff(app, "管理员", "admin", user="admin-1")
+    for n in range(BURST_ACCOUNTS - 1):
+        for _ in range(LOCKOUT_FAILURES):
+            await chat.say(f"typo-{n}", "/bind WRONGWRONG")
+    assert not [m for m in chat.sent.get("admin-1", []) if "安全提醒" in m.text]
