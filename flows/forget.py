@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.admins import notify_admins
 from bot.core.context import Context
 from bot.core.messages import Outgoing
 from bot.core.router import Router
 from bot.core.uploads import ACCEPTED, FileStore
 from bot.people.scope import find_in_scope, find_one
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Step, Turn
-from storage import audit, outbox, people
+from storage import audit, people
 from storage import forget as forgetting
 from storage.models import Candidate, Role
 
@@ -78,7 +79,7 @@ FORGET_FLOW = Flow(
 
 
 async def _tell_admins(ctx: Context, candidate: Candidate) -> None:
-    """Admin staff through the usual notices; ADMIN_IDS accounts without a staff record directly."""
+    """Every admin: admin staff and ADMIN_IDS accounts (bot.core.admins)."""
     hr = (
         await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
         if candidate.hr_id is not None
@@ -90,27 +91,13 @@ async def _tell_admins(ctx: Context, candidate: Candidate) -> None:
         "department": candidate.department or "-",
         "hr": hr.name if hr else "-",
     }
-    told: set[int] = set()
-    for admin in await people.staff_with_role(session=ctx.session, role=Role.ADMIN.value):
-        ctx.notify_staff_text(admin, ctx.staff_t(admin, "forget.admin_notice", **values))
-        told.add(admin.id or 0)
     i18n = ctx.services.i18n
-    for entry in ctx.settings.admin_ids:
-        platform, _, user_id = entry.partition(":")
-        identity = await people.get_identity(
-            session=ctx.session, platform=platform, user_id=user_id
-        )
-        if identity is None or (identity.staff_id is not None and identity.staff_id in told):
-            continue
-        text = i18n.t(identity.language, "forget.admin_notice", **values)
-        await outbox.enqueue(
-            session=ctx.session,
-            kind="notice",
-            payload=Outgoing(text).to_json(),
-            due_at=ctx.now,
-            now=ctx.now,
-            identity_id=identity.id,
-        )
+    ctx.outbox_ids += await notify_admins(
+        ctx.session,
+        ctx.settings,
+        lambda language: Outgoing(i18n.t(language, "forget.admin_notice", **values)),
+        now=ctx.now,
+    )
 
 
 # ---- /forget: the candidate asks, the admin carries it out ----------------------------------

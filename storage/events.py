@@ -92,7 +92,7 @@ async def record_attempt(
     event.error = error[:500]
     if event.attempts >= max_attempts:
         event.processed_at = now
-        event.error = f"gave up after {event.attempts} attempts: {error}"[:500]
+        event.error = f"{PARKED} after {event.attempts} attempts: {error}"[:500]
     else:
         event.retry_at = now + backoff(event.attempts)
     session.add(event)
@@ -101,8 +101,32 @@ async def record_attempt(
 
 async def count_failed(*, session: AsyncSession) -> int:
     """Events parked after their last attempt failed."""
-    stmt = select(func.count()).where(col(InboundEvent.error).startswith("gave up"))
+    stmt = select(func.count()).where(col(InboundEvent.error).startswith(PARKED))
     return int((await session.exec(stmt)).one())
+
+
+PARKED = "gave up"
+
+
+def _has_error() -> ColumnElement[bool]:
+    return col(InboundEvent.error).is_not(None)
+
+
+async def count_with_errors(*, session: AsyncSession) -> int:
+    """Deliveries whose processing failed: answered with an apology, or parked."""
+    return int((await session.exec(select(func.count()).where(_has_error()))).one())
+
+
+async def with_errors(*, session: AsyncSession, offset: int, limit: int) -> Sequence[InboundEvent]:
+    """A page of the deliveries whose processing failed, newest first."""
+    stmt = (
+        select(InboundEvent)
+        .where(_has_error())
+        .order_by(col(InboundEvent.received_at).desc(), col(InboundEvent.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.exec(stmt)).all()
 
 
 async def stale_unprocessed(

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.admins import notify_admins
 from bot.core.context import Context, Services, resolve_actor
 from bot.core.courier import Courier
 from bot.core.i18n import LANGUAGES
-from bot.core.messages import CommandMenu, Incoming, Outgoing
+from bot.core.messages import CommandMenu, Incoming, Outgoing, Sender
 from bot.core.router import Parsed, Router
 from bot.core.text import clean
 from storage import events, interactions, outbox, people
@@ -162,7 +163,7 @@ class Dispatcher:
                 error = clean(f"{type(exc).__name__}: {exc}", one_line=True)
                 apology = await self._apologise(message, error)
                 if apology is None:  # not even the failure could be recorded
-                    await self._record_attempt(platform, event_id, error)
+                    await self._record_attempt(platform, event_id, message.sender, error)
                 ids = apology or []
             # Inside the lock, so one person's replies arrive in the order they wrote.
             await self.courier.deliver(ids)
@@ -275,7 +276,9 @@ class Dispatcher:
                 ids.append(row)
         return ids
 
-    async def _record_attempt(self, platform: str, event_id: str, error: str) -> None:
+    async def _record_attempt(
+        self, platform: str, event_id: str, sender: Sender, error: str
+    ) -> None:
         """Count a failed try so recovery waits, and parks the event after a few."""
         try:
             async with self.db.session() as session:
@@ -295,6 +298,42 @@ class Dispatcher:
             return
         if attempts >= MAX_ATTEMPTS:
             log.error("%s event %s parked after %s failed attempts", platform, event_id, attempts)
+            who = sender.display_name or sender.user_id
+            await self._tell_admins_parked(platform, event_id, who, attempts, error)
+
+    async def _tell_admins_parked(
+        self, platform: str, event_id: str, who: str, attempts: int, error: str
+    ) -> None:
+        """One notice per parked delivery to each admin, when the database lets us."""
+        services = self.services
+        now = services.clock.now()
+        i18n = services.i18n
+
+        def render(language: str | None) -> Outgoing:
+            return Outgoing(
+                i18n.t(
+                    language,
+                    "failed.parked_alert",
+                    platform=i18n.t(language, f"platform.{platform}"),
+                    who=who,
+                    attempts=attempts,
+                    error=error[:160],
+                )
+            )
+
+        try:
+            async with self.db.session() as session:
+                ids = await notify_admins(
+                    session,
+                    services.settings,
+                    render,
+                    now=now,
+                    dedupe=f"parked:{platform}:{event_id}",
+                )
+        except Exception as exc:  # the database is still away: /failed shows it later
+            log.warning("could not tell the admins about parked event %s: %s", event_id, exc)
+            return
+        await self.courier.deliver(ids)
 
     async def _apologise(self, message: Incoming, error: str) -> list[int] | None:
         """After a handler error: mark the event processed and tell the person; None

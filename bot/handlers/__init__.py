@@ -8,6 +8,7 @@ from bot.handlers import (
     candidate,
     common,
     content,
+    failures,
     hr,
     manager,
     outcome,
@@ -20,7 +21,18 @@ from bot.handlers.common import bare_code
 def build_router() -> Router:
     """Every command and button handler of the bot."""
     router = Router()
-    for module in (common, candidate, hr, remind, outcome, content, reports, audit, manager):
+    for module in (
+        common,
+        candidate,
+        hr,
+        remind,
+        outcome,
+        content,
+        reports,
+        audit,
+        failures,
+        manager,
+    ):
         router.include(module.router)
     return router
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from bot.core.admins import notify_admins
 from bot.core.context import Context
 from bot.core.i18n import LANGUAGES
+from bot.core.messages import Outgoing
 from bot.core.roles import BOUND, EVERYONE
 from bot.core.router import Router
 from bot.handlers.candidate import next_steps
@@ -92,16 +94,27 @@ def _minutes_until(ctx: Context, until: datetime | None) -> int:
 
 async def _alert_admins(ctx: Context, burst: Burst) -> None:
     """Once an hour at most, whichever process sees the burst begin."""
-    for admin in await people.staff_with_role(session=ctx.session, role=Role.ADMIN.value):
-        ctx.notify_staff(
-            admin,
-            "bind.burst_alert",
-            dedupe_key=f"invite-burst:{admin.id}:{ctx.now:%Y-%m-%dT%H}",
-            failures=burst.failures,
-            accounts=burst.accounts,
-            window=int(BURST_WINDOW.total_seconds() // 60),
-            pause=int(BURST_PAUSE.total_seconds() // 60),
+    i18n = ctx.services.i18n
+
+    def render(language: str | None) -> Outgoing:
+        return Outgoing(
+            i18n.t(
+                language,
+                "bind.burst_alert",
+                failures=burst.failures,
+                accounts=burst.accounts,
+                window=int(BURST_WINDOW.total_seconds() // 60),
+                pause=int(BURST_PAUSE.total_seconds() // 60),
+            )
         )
+
+    ctx.outbox_ids += await notify_admins(
+        ctx.session,
+        ctx.settings,
+        render,
+        now=ctx.now,
+        dedupe=f"invite-burst:{ctx.now:%Y-%m-%dT%H}",
+    )
 
 
 @router.command("help", roles=EVERYONE, aliases=("帮助",), help_key="help.help")

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.admins import notify_admins
 from bot.core.context import Services
 from bot.core.messages import Button, Outgoing
 from storage import outbox, people, questions
 from storage.db import Database
-from storage.models import Candidate, Role, Staff, Ticket
+from storage.models import Candidate, Staff, Ticket
 
 
 async def escalation_job(db: Database, services: Services, now: datetime) -> None:
@@ -52,8 +53,28 @@ async def tell_admins(
     now: datetime,
     key: str,
 ) -> list[int]:
-    admins = await people.staff_with_role(session=session, role=Role.ADMIN.value)
-    return await notify_about_ticket(session, services, admins, ticket, candidate, now, key)
+    """``key`` about the ticket, with a reply button, to every admin (bot.core.admins)."""
+    return await notify_admins(
+        session,
+        services.settings,
+        lambda language: _ticket_notice(services, language, ticket, candidate, key),
+        now=now,
+    )
+
+
+def _ticket_notice(
+    services: Services, language: str | None, ticket: Ticket, candidate: Candidate, key: str
+) -> Outgoing:
+    i18n = services.i18n
+    text = i18n.t(
+        language,
+        key,
+        id=ticket.id,
+        name=candidate.name,
+        text=ticket.text,
+        hours=services.settings.ticket_sla_hours,
+    )
+    return Outgoing(text, (Button(i18n.t(language, "questions.reply_button"), f"tk:{ticket.id}"),))
 
 
 async def notify_about_ticket(
@@ -68,21 +89,10 @@ async def notify_about_ticket(
     """Queue ``key`` with a reply button to each recipient, in their language."""
     ids = []
     for staff in recipients:
-        text = services.i18n.t(
-            staff.language,
-            key,
-            id=ticket.id,
-            name=candidate.name,
-            text=ticket.text,
-            hours=services.settings.ticket_sla_hours,
-        )
-        button = Button(
-            services.i18n.t(staff.language, "questions.reply_button"), f"tk:{ticket.id}"
-        )
         row = await outbox.enqueue(
             session=session,
             kind="notice",
-            payload=Outgoing(text, (button,)).to_json(),
+            payload=_ticket_notice(services, staff.language, ticket, candidate, key).to_json(),
             due_at=now,
             now=now,
             staff_id=staff.id,
