@@ -342,19 +342,23 @@ class FeishuEvents:
         return encoded
 
     def seal(
-        self, payload: dict[str, Any], *, key: str | None = None
+        self, payload: dict[str, Any], *, key: str | None = None, timestamp: float | None = None
     ) -> tuple[bytes, dict[str, str]]:
-        """The request body and headers Feishu would POST for ``payload``."""
+        """The request body and headers Feishu would POST for ``payload`` (at ``timestamp``,
+        Unix seconds; now by default)."""
         key = key or self.encrypt_key
         body = json.dumps({"encrypt": self.encrypt(json.dumps(payload), key)}).encode()
-        return body, self.sign(body, key)
+        return body, self.sign(body, key, timestamp=timestamp)
 
-    def sign(self, body: bytes, key: str | None = None) -> dict[str, str]:
+    def sign(
+        self, body: bytes, key: str | None = None, *, timestamp: float | None = None
+    ) -> dict[str, str]:
         key = key or self.encrypt_key
-        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
-        signature = hashlib.sha256((timestamp + nonce + key).encode() + body).hexdigest()
+        timestamp_text = str(int(time.time() if timestamp is None else timestamp))
+        nonce = uuid.uuid4().hex
+        signature = hashlib.sha256((timestamp_text + nonce + key).encode() + body).hexdigest()
         headers = {
-            LARK_REQUEST_TIMESTAMP: timestamp,
+            LARK_REQUEST_TIMESTAMP: timestamp_text,
             LARK_REQUEST_NONCE: nonce,
             LARK_REQUEST_SIGNATURE: signature,
             "Content-Type": "application/json",

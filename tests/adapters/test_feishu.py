@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -283,6 +284,20 @@ async def test_forged_events_are_refused_and_not_processed(feishu: Feishu) -> No
     await feishu.app.dispatcher.drain_background()
     assert await inbound_count(feishu.app) == 0
     assert feishu.fake.calls(MESSAGES) == []
+
+
+async def test_stale_timestamps_are_refused(feishu: Feishu) -> None:
+    """Signed correctly but sent (or replayed) outside Feishu's retry span: 401, not stored."""
+    events = feishu.events
+    now = time.time()
+    for offset in (-payloads.TIMESTAMP_WINDOW - 60, payloads.TIMESTAMP_WINDOW + 60):
+        body, headers = events.seal(events.text("ou_x", "/help"), timestamp=now + offset)
+        assert (await feishu.post(body, headers))[0] == 401
+    # Feishu retries for hours (15 s, 5 min, 1 h, 6 h), so a six-hour-old retry is fine.
+    body, headers = events.seal(events.text("ou_x", "/help"), timestamp=now - 6 * 3600)
+    assert (await feishu.post(body, headers))[0] == 200
+    await feishu.app.dispatcher.drain_background()
+    assert await inbound_count(feishu.app) == 1
 
 
 async def test_malformed_and_oversized_bodies(feishu: Feishu) -> None:
