@@ -19,6 +19,9 @@ class Profile:
     tags: tuple[str, ...] = field(default_factory=tuple)
     hometown: str | None = None
     work_city: str | None = None
+    # Whether the candidate still has to answer their offer (items with ``action: offer``
+    # are only for them); None when unknown (e.g. /resources, where it does not matter).
+    offer_awaiting: bool | None = None
 
     @property
     def out_of_town(self) -> bool | None:

@@ -224,8 +224,9 @@ class JourneySlot(_Model):
     is local time. A slot not sendable on time (cap, quiet hours) may wait
     ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
     from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
-    only for candidates with documents still missing. ``digest``: the id of a library
-    item (no trigger) that wraps all of the slot's matching, unsent items into one
+    only for candidates with documents still missing. ``when_accepted``: only once the
+    offer is accepted (nothing asks for documents before that). ``digest``: the id of a
+    library item (no trigger) that wraps all of the slot's matching, unsent items into one
     message; its template gets them as ``news``.
     """
 
@@ -239,6 +240,7 @@ class JourneySlot(_Model):
     max_delay_days: int = Field(default=2, ge=0, le=30)
     priority: int = 0
     when_missing_documents: bool = False
+    when_accepted: bool = False
     prefer_manager_welcome: bool = False
     digest: ContentId | None = None
 

@@ -39,6 +39,8 @@ CAP_WINDOW = timedelta(days=7)
 # After its slot lapses, a written row may still wait this long (e.g. for the morning).
 EXPIRY_GRACE = timedelta(days=1)
 MAX_NEWS = 3
+# Between binding (whose replies already welcome) and the first push, and between pushes.
+MIN_GAP = timedelta(hours=2)
 
 _DATE_ANCHORS = {
     "offer": "offer_date",
@@ -106,9 +108,12 @@ def occurrences(
     """The slot occurrences open at ``now``: due, and not yet lapsed.
 
     An occurrence is due at its date's ``at`` (local time) and lapses at the end
-    of the local day ``max_delay_days`` after its date.
+    of the local day ``max_delay_days`` after its date. Nothing is open from the
+    candidate's first day on.
     """
     today = now.astimezone(tz).date()
+    if candidate.onboarding_date is not None and today >= candidate.onboarding_date:
+        return []  # the journey ends on day one
     found: list[Occurrence] = []
     for slot in journey:
         hour, minute = (int(part) for part in slot.at.split(":"))
@@ -135,6 +140,8 @@ def ranked_items(
             continue
         if not item.available(today):
             continue
+        if item.action == "offer" and profile.offer_awaiting is False:
+            continue  # no "please confirm your offer" once it is answered
         specificity = match(item.audience, profile)
         if specificity is not None:
             scored.append(((-specificity, -item.priority, item.id), item))
@@ -209,6 +216,17 @@ def held_back(
     return sum(1 for r in rows if r.category == category and r.due_at > since) >= weekly_cap
 
 
+def spaced(candidate: Candidate, rows: Sequence[ScheduledRow], now: datetime) -> datetime:
+    """When a new push may go: now, but at least MIN_GAP after binding and after the
+    candidate's latest scheduled row (two pushes never arrive in the same minute)."""
+    due_at = now
+    if candidate.bound_at is not None:
+        due_at = max(due_at, candidate.bound_at + MIN_GAP)
+    for row in rows:
+        due_at = max(due_at, row.due_at + MIN_GAP)
+    return due_at
+
+
 def decide(
     candidate: Candidate,
     due: Sequence[Occurrence],
@@ -224,7 +242,6 @@ def decide(
     profile = profile_of(candidate)
     received = set(state.received)
     rows = list(state.rows)
-    due_at = now  # the courier holds it back in quiet hours
     cap = services.settings.push_weekly_cap
     plans: list[Planned] = []
     order = sorted(due, key=lambda o: (not o.slot.transactional, -o.slot.priority, o.due, o.key))
@@ -232,6 +249,9 @@ def decide(
         slot = occurrence.slot
         if slot.when_missing_documents and state.missing_documents == []:
             continue
+        if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
+            continue
+        due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
         if held_back(candidate, slot, rows, due_at, tz, cap):
             continue
         category = category_of(slot)

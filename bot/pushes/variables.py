@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.people.progress import Progress
+from bot.people.progress import Progress, offer_awaiting_reply
 from content import ContentPack
 from content.audience import Profile
 from storage import courses, documents, pushes
@@ -33,6 +33,7 @@ def profile_of(candidate: Candidate) -> Profile:
         tags=tuple(candidate.tags or ()),
         hometown=candidate.hometown,
         work_city=candidate.work_city,
+        offer_awaiting=offer_awaiting_reply(candidate.offer_status),
     )
 
 

@@ -138,11 +138,11 @@ async def receipts(app: App, candidate_id: int) -> set[str]:
 # (local time delivered, what) over 2026-06-01 10:00 .. 2026-07-31 10:00, mute 06-19 12:00 ..
 # 06-24 12:00. Weekly cap 2, quiet hours 21:00-09:00.
 EXPECTED_SIXTY_DAYS = [
-    ("06-01 10:00", "welcome_all"),  # offer day
+    ("06-01 12:00", "welcome_all"),  # offer day, two hours after binding (MIN_GAP)
     ("06-02 10:00", "team_intro_cs"),  # the computer-science variant, not finance or general
     # team_video was due 06-04 10:00: two pushes in the past 7 days, so it waits (cap) ...
     # ... and weekly news of 06-05 lapses (capped until it closes at the end of 06-06).
-    ("06-08 10:00", "team_video_general"),  # the 06-01 push left the window: the cap lets it go
+    ("06-08 12:00", "team_video_general"),  # the 06-01 12:00 push left the window: the cap lets it go
     # onboarding_guide, due 06-08 10:00 too, waits one day for the 06-02 push to leave the window
     ("06-09 10:00", "guide_out_of_town"),  # Chengdu -> Hangzhou: the out-of-town variant
     # weekly news of 06-12 lapses: capped (06-08 and 06-09) until it closes
@@ -638,7 +638,8 @@ async def test_item_images_are_sent(
     assert [link.label for link in text_only.links] == ["团队主页"]
     assert any("gone.png" in r.getMessage() for r in caplog.records)
 
-    # Delivered: the memory chat gets the photo with the push.
+    # Delivered (two hours after the welcome, MIN_GAP): the memory chat gets the photo.
+    clock.set(local(2026, 6, 2, 12))
     await app.courier.drain()
     files = [(f.kind.value, f.name) for m in chat.sent["design"] for f in m.files]
     assert files == [("photo", "team.png")]
