@@ -377,8 +377,8 @@ def _check_coverage(
             problems.add(journey_file, f"slots.{index}.digest", f"unknown item {slot.digest!r}")
     library = _display(root, root / "library")
     for slot in journey:
-        if slot.anchor == "weekly" or slot.digest is not None:
-            continue
+        if slot.anchor in ("weekly", "manager_welcome") or slot.digest is not None:
+            continue  # optional news, or the manager's own message
         if not any(
             e.item.trigger == slot.id and e.item.audience.everyone and e.item.expires is None
             for e in placed

@@ -196,8 +196,19 @@ class FaqEntry(_Model):
 
 # ---- scheduled content (journey slots and library items) ---------------------------------
 
-Anchor = Literal["offer", "training", "onboarding", "doc_deadline", "weekly", "birthday", "holiday"]
-DATE_ANCHORS: frozenset[str] = frozenset({"offer", "training", "onboarding", "doc_deadline"})
+Anchor = Literal[
+    "offer",
+    "training",
+    "onboarding",
+    "doc_deadline",
+    "weekly",
+    "birthday",
+    "holiday",
+    "manager_welcome",
+]
+DATE_ANCHORS: frozenset[str] = frozenset(
+    {"offer", "training", "onboarding", "doc_deadline", "manager_welcome"}
+)
 ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey"]
 ItemAction = Literal["offer", "survey", "documents", "quiz", "resources"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -220,12 +231,16 @@ class JourneySlot(_Model):
     ``weekday``; ``birthday`` on the candidate's birthday; ``holiday`` on the
     named holiday of the Chinese calendar (``holiday``: the holidays library's
     English name, e.g. "Mid-Autumn Festival"; its first day, see
-    :func:`content.calendar.china_holiday`). ``days`` applies to the date anchors only. ``at``
+    :func:`content.calendar.china_holiday`). ``manager_welcome`` carries the
+    department manager's /welcome: ``days`` after the offer, or the day it is
+    recorded or the candidate binds, whichever is latest. ``days`` applies to the date anchors only. ``at``
     is local time. A slot not sendable on time (cap, quiet hours) may wait
     ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
     from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
     only for candidates with documents still missing. ``when_accepted``: only once the
-    offer is accepted (nothing asks for documents before that). ``digest``: the id of a
+    offer is accepted (nothing asks for documents before that). ``date_bound``: a
+    promise kept on its day (a birthday, a holiday, a countdown): not held back by the
+    weekly cap, and other pushes make room for it. ``digest``: the id of a
     library item (no trigger) that wraps all of the slot's matching, unsent items into one
     message; its template gets them as ``news``.
     """
@@ -241,6 +256,7 @@ class JourneySlot(_Model):
     priority: int = 0
     when_missing_documents: bool = False
     when_accepted: bool = False
+    date_bound: bool = False
     prefer_manager_welcome: bool = False
     digest: ContentId | None = None
 

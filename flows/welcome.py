@@ -99,7 +99,9 @@ def welcome_outgoing(
 def slot_days(ctx: Context) -> int:
     """Days after the offer of the slot that carries the manager's welcome."""
     for slot in ctx.services.content.journey:
-        if slot.prefer_manager_welcome and slot.anchor == "offer":
+        if slot.anchor == "manager_welcome" or (
+            slot.prefer_manager_welcome and slot.anchor == "offer"
+        ):
             return slot.days
     return DEFAULT_SLOT_DAYS
 
@@ -262,7 +264,10 @@ async def handle_preview(turn: Turn, answer: Answer) -> Go | Stay:
     )
     days = slot_days(ctx)
     ahead, past = await welcomes.count_day_slot(
-        session=ctx.session, department=department, slot_date_from=ctx.today - timedelta(days=days)
+        session=ctx.session,
+        department=department,
+        slot_date_from=ctx.today - timedelta(days=days),
+        today=ctx.today,
     )
     says = [
         turn.t(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,13 +50,14 @@ async def save_welcome(
 
 
 async def count_day_slot(
-    *, session: AsyncSession, department: str, slot_date_from: date
+    *, session: AsyncSession, department: str, slot_date_from: date, today: date | None = None
 ) -> tuple[int, int]:
     """Current candidates of ``department`` whose slot day is still ahead, and those past it.
 
     A candidate's slot day is ``offer_date + N``; ``slot_date_from`` is today minus N,
     so offer dates on or after it still have their slot ahead. Declined candidates,
-    those who asked to be forgotten and those without an offer date are not counted.
+    those who asked to be forgotten, those without an offer date and (given ``today``)
+    those whose first day has come are not counted.
     """
     base = (
         select(func.count())
@@ -68,6 +69,10 @@ async def count_day_slot(
             col(Candidate.offer_date).is_not(None),
         )
     )
+    if today is not None:
+        base = base.where(
+            or_(col(Candidate.onboarding_date).is_(None), col(Candidate.onboarding_date) > today)
+        )
     ahead = await session.exec(base.where(col(Candidate.offer_date) >= slot_date_from))
     past = await session.exec(base.where(col(Candidate.offer_date) < slot_date_from))
     return int(ahead.one()), int(past.one())

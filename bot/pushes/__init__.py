@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.pushes.composer import MANAGER_WELCOME_ITEM, Composed, PushComposer
-from bot.pushes.planner import occurrences, plan_pushes
+from bot.pushes.planner import plan_pushes
+from bot.pushes.slots import occurrences
 from bot.pushes.variables import Readiness, load_readiness, profile_of, template_variables
 
 __all__ = [

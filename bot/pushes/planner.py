@@ -13,9 +13,9 @@ docs/pushes.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,9 +23,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Services
 from bot.core.zones import person_zone
 from bot.pushes.composer import MANAGER_WELCOME_ITEM, PushComposer, is_digest
+from bot.pushes.slots import (
+    CAP_WINDOW,
+    Occurrence,
+    occurrences,
+    upcoming_promises,
+    welcome_days,
+)
 from bot.pushes.variables import load_readiness, profile_of
 from content.audience import Profile, match
-from content.calendar import china_holiday
 from content.models import ContentItem, JourneySlot
 from storage import locks, outbox, pushes
 from storage.db import Database
@@ -35,96 +41,13 @@ from storage.pushes import ScheduledRow
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-CAP_WINDOW = timedelta(days=7)
 # After its slot lapses, a written row may still wait this long (e.g. for the morning).
 EXPIRY_GRACE = timedelta(days=1)
 MAX_NEWS = 3
 # Between binding (whose replies already welcome) and the first push, and between pushes.
 MIN_GAP = timedelta(hours=2)
 
-_DATE_ANCHORS = {
-    "offer": "offer_date",
-    "training": "training_date",
-    "onboarding": "onboarding_date",
-    "doc_deadline": "doc_deadline",
-}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _BLOCKED_OFFERS = (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
-
-
-# ---- when slots are due --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """One slot on one date for one candidate: due from ``due`` until ``lapse``."""
-
-    slot: JourneySlot
-    key: str  # "team_intro", "weekly_news:2026-06-05", "birthday:2026", "mid_autumn:2026"
-    day: date
-    due: datetime
-    lapse: datetime
-
-    def dedupe_key(self, candidate_id: int) -> str:
-        return f"push:{candidate_id}:{self.key}"
-
-
-def _birthday_in(birthday: date, year: int) -> date:
-    """This year's birthday; 29 February is celebrated on the 28th in other years."""
-    try:
-        return birthday.replace(year=year)
-    except ValueError:
-        return date(year, 2, 28)
-
-
-def _slot_dates(slot: JourneySlot, candidate: Candidate, today: date) -> Iterable[tuple[str, date]]:
-    """(slot key, date) of every occurrence of ``slot`` that may be open around ``today``."""
-    if slot.anchor in _DATE_ANCHORS:
-        base: date | None = getattr(candidate, _DATE_ANCHORS[slot.anchor])
-        if base is not None:
-            yield slot.id, base + timedelta(days=slot.days)
-    elif slot.anchor == "weekly":
-        if slot.weekday is None:
-            return
-        latest = today - timedelta(days=(today.weekday() - WEEKDAYS.index(slot.weekday)) % 7)
-        for weeks in range(slot.max_delay_days // 7 + 2):
-            day = latest - timedelta(weeks=weeks)
-            yield f"{slot.id}:{day.isoformat()}", day
-    elif slot.anchor == "birthday":
-        if candidate.birthday is None:
-            return
-        for year in (today.year - 1, today.year):
-            yield f"{slot.id}:{year}", _birthday_in(candidate.birthday, year)
-    elif slot.anchor == "holiday" and slot.holiday:
-        for year in (today.year - 1, today.year):
-            found = china_holiday(slot.holiday, year)
-            if found is not None:
-                yield f"{slot.id}:{year}", found.day
-
-
-def occurrences(
-    candidate: Candidate, journey: Sequence[JourneySlot], now: datetime, tz: ZoneInfo
-) -> list[Occurrence]:
-    """The slot occurrences open at ``now``: due, and not yet lapsed.
-
-    An occurrence is due at its date's ``at`` (local time) and lapses at the end
-    of the local day ``max_delay_days`` after its date. Nothing is open from the
-    candidate's first day on.
-    """
-    today = now.astimezone(tz).date()
-    if candidate.onboarding_date is not None and today >= candidate.onboarding_date:
-        return []  # the journey ends on day one
-    found: list[Occurrence] = []
-    for slot in journey:
-        hour, minute = (int(part) for part in slot.at.split(":"))
-        for key, day in _slot_dates(slot, candidate, today):
-            due = datetime.combine(day, time(hour, minute), tzinfo=tz)
-            lapse = datetime.combine(
-                day + timedelta(days=slot.max_delay_days + 1), time(), tzinfo=tz
-            )
-            if due <= now < lapse:
-                found.append(Occurrence(slot, key, day, due, lapse))
-    return found
 
 
 # ---- what to send ----------------------------------------------------------------------------
@@ -212,8 +135,30 @@ def held_back(
         return any(r.category == category and r.due_at.astimezone(tz).date() == day for r in rows)
     if candidate.muted_at is not None:
         return True
-    since = due_at - CAP_WINDOW
-    return sum(1 for r in rows if r.category == category and r.due_at > since) >= weekly_cap
+    if slot.date_bound:
+        return False
+    return _pushes_within(rows, due_at) >= weekly_cap
+
+
+def _pushes_within(rows: Sequence[ScheduledRow], at: datetime) -> int:
+    """PUSH rows due in the CAP_WINDOW up to ``at`` (and any due later)."""
+    since = at - CAP_WINDOW
+    return sum(1 for r in rows if r.category == OutboxCategory.PUSH.value and r.due_at > since)
+
+
+def makes_room(
+    rows: Sequence[ScheduledRow], due_at: datetime, promises: Sequence[datetime], cap: int
+) -> bool:
+    """Whether an ordinary push at ``due_at`` would leave a date-bound one of ``promises``
+    over the weekly cap: then it waits (or lapses) instead."""
+    return any(
+        _pushes_within(rows, promise)
+        + 1
+        + sum(1 for p in promises if promise - CAP_WINDOW < p <= promise)
+        > cap
+        for promise in promises
+        if promise - CAP_WINDOW < due_at
+    )
 
 
 def spaced(candidate: Candidate, rows: Sequence[ScheduledRow], now: datetime) -> datetime:
@@ -243,8 +188,20 @@ def decide(
     received = set(state.received)
     rows = list(state.rows)
     cap = services.settings.push_weekly_cap
+    promises = upcoming_promises(
+        candidate, services.content.journey, now, tz, welcome_days(state.welcome, tz)
+    )
     plans: list[Planned] = []
-    order = sorted(due, key=lambda o: (not o.slot.transactional, -o.slot.priority, o.due, o.key))
+    order = sorted(
+        due,
+        key=lambda o: (
+            not o.slot.transactional,
+            not o.slot.date_bound,
+            -o.slot.priority,
+            o.due,
+            o.key,
+        ),
+    )
     for occurrence in order:
         slot = occurrence.slot
         if slot.when_missing_documents and state.missing_documents == []:
@@ -253,6 +210,8 @@ def decide(
             continue
         due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
         if held_back(candidate, slot, rows, due_at, tz, cap):
+            continue
+        if not (slot.date_bound or slot.transactional) and makes_room(rows, due_at, promises, cap):
             continue
         category = category_of(slot)
         plan = _choose(occurrence, category, due_at, state, library, profile, today, received)
@@ -277,12 +236,11 @@ def _choose(
     received: set[str],
 ) -> Planned | None:
     slot = occurrence.slot
-    if (
-        slot.prefer_manager_welcome
-        and state.welcome is not None
-        and MANAGER_WELCOME_ITEM not in received
-    ):
-        return Planned(occurrence, category, due_at, welcome=state.welcome)
+    if slot.anchor == "manager_welcome" or slot.prefer_manager_welcome:
+        if state.welcome is not None and MANAGER_WELCOME_ITEM not in received:
+            return Planned(occurrence, category, due_at, welcome=state.welcome)
+        if slot.anchor == "manager_welcome":
+            return None
     ranked = ranked_items(library.by_trigger.get(slot.id, []), profile, today, received)
     if is_digest(slot):
         if not ranked:
@@ -339,12 +297,16 @@ async def _batch_work(
     the candidates left.
     """
     default_tz = services.settings.default_timezone
+    departments = sorted({c.department for c in batch if c.department})
+    welcomes = (
+        await pushes.welcomes_for(session=session, departments=departments) if departments else {}
+    )
     open_slots: dict[int, list[Occurrence]] = {}
     for candidate in batch:
         assert candidate.id is not None
-        found = occurrences(
-            candidate, services.content.journey, now, person_zone(candidate, default_tz)
-        )
+        tz = person_zone(candidate, default_tz)
+        welcome = welcomes.get(candidate.department or "")
+        found = occurrences(candidate, services.content.journey, now, tz, welcome_days(welcome, tz))
         if found:
             open_slots[candidate.id] = found
     if not open_slots:
@@ -373,16 +335,6 @@ async def _batch_work(
     if not pending:
         return []
     received = await pushes.receipts_of(session=session, candidate_ids=sorted(pending))
-    departments = [
-        c.department
-        for c in batch
-        if c.id in pending
-        and c.department
-        and any(o.slot.prefer_manager_welcome for o in pending[c.id])
-    ]
-    welcomes = (
-        await pushes.welcomes_for(session=session, departments=departments) if departments else {}
-    )
     return [
         (
             c,
@@ -407,7 +359,11 @@ async def _plan_candidate(
     ):
         return 0
     tz = person_zone(candidate, settings.default_timezone)
-    found = occurrences(candidate, services.content.journey, now, tz)
+    welcome = None
+    if candidate.department:
+        welcomes = await pushes.welcomes_for(session=session, departments=[candidate.department])
+        welcome = welcomes.get(candidate.department)
+    found = occurrences(candidate, services.content.journey, now, tz, welcome_days(welcome, tz))
     used, rows = await pushes.scheduled_state(
         session=session,
         keys=[o.dedupe_key(candidate_id) for o in found],
@@ -419,10 +375,6 @@ async def _plan_candidate(
         return 0
     lang = candidate.language or settings.default_language
     readiness = await load_readiness(session, services.content, candidate, lang)
-    welcome = None
-    if candidate.department and any(o.slot.prefer_manager_welcome for o in due):
-        welcomes = await pushes.welcomes_for(session=session, departments=[candidate.department])
-        welcome = welcomes.get(candidate.department)
     state = CandidateState(
         (await pushes.receipts_of(session=session, candidate_ids=[candidate_id]))[candidate_id],
         rows[candidate_id],

@@ -44,6 +44,7 @@ SLOT_IDS = [
     "spring_festival",
     "mid_autumn",
     "national_day",
+    "manager_welcome",
 ]
 
 
@@ -72,6 +73,7 @@ def test_journey_has_the_default_slots(pack: ContentPack) -> None:
     assert table["welcome"] == ("offer", 0, False)
     assert table["team_intro"] == ("offer", 1, False)
     assert table["team_video"] == ("offer", 3, False)
+    assert table["manager_welcome"] == ("manager_welcome", 3, False)
     assert table["onboarding_guide"] == ("offer", 7, False)
     assert table["survey"] == ("offer", 14, False)
     assert table["materials"] == ("training", -10, True)
@@ -81,10 +83,12 @@ def test_journey_has_the_default_slots(pack: ContentPack) -> None:
 
 
 def test_special_slots(pack: ContentPack) -> None:
-    video = pack.slot("team_video")
+    welcome = pack.slot("manager_welcome")
     deadline = pack.slot("doc_deadline")
     weekly = pack.slot("weekly_news")
-    assert video is not None and video.prefer_manager_welcome
+    assert welcome is not None and welcome.date_bound
+    for promise in ("birthday", "mid_autumn", "national_day", "spring_festival", "countdown"):
+        assert pack.slot(promise).date_bound  # type: ignore[union-attr]
     assert deadline is not None and deadline.when_missing_documents
     assert weekly is not None
     assert (weekly.anchor, weekly.weekday, weekly.at, weekly.digest) == (
@@ -125,6 +129,8 @@ def test_holiday_slots_resolve_to_2026_dates(pack: ContentPack) -> None:
 
 def test_every_slot_has_items_and_a_fallback(pack: ContentPack) -> None:
     for slot_id in SLOT_IDS:
+        if slot_id == "manager_welcome":
+            continue  # carries the manager's own message, no library item
         items = pack.slot_items(slot_id)
         assert items, slot_id
         if slot_id != "weekly_news":

@@ -56,10 +56,11 @@ def test_counts(pack: ContentPack) -> None:
 
 
 def test_journey_and_library_loaded(pack: ContentPack) -> None:
-    assert len(pack.journey) == 14
+    assert len(pack.journey) == 15
     assert len(pack.items) >= 40
     assert len({item.id for item in pack.items}) == len(pack.items)
-    assert {item.trigger for item in pack.items} - {None} == {slot.id for slot in pack.journey}
+    triggers = {item.trigger for item in pack.items} - {None}
+    assert triggers == {slot.id for slot in pack.journey} - {"manager_welcome"}
     welcome = pack.item("welcome")
     assert welcome is not None and welcome.trigger == "welcome"
     assert [i.id for i in pack.slot_items("survey")] == ["survey"]

@@ -10,6 +10,7 @@ from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.core.messages import Outgoing
 from bot.runtime.app import App
+from storage import people, welcomes
 from tests.bot.helpers import add_candidate, add_staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,7 +43,9 @@ def offer_buttons(message: Outgoing) -> list[str]:
     return [b.payload for b in message.buttons if b.payload and b.payload.startswith("pa:offer")]
 
 
-async def candidate(app: App, chat: MemoryAdapter, user: str, **fields: object) -> None:
+async def candidate(
+    app: App, chat: MemoryAdapter, user: str, *, accept: bool = False, **fields: object
+) -> None:
     hr = await add_staff(app, "王芳", "hr", user=f"hr-{user}")
     values: dict[str, object] = {
         "offer_date": OFFER,
@@ -55,6 +58,8 @@ async def candidate(app: App, chat: MemoryAdapter, user: str, **fields: object) 
     }
     _, code = await add_candidate(app, "张三", hr=hr, **values)
     await chat.say(user, f"/bind {code}")
+    if accept:
+        await chat.tap(user, "接受")
 
 
 async def test_a_silent_candidate_is_never_asked_for_documents_and_hears_nothing_after_day_one(
@@ -95,3 +100,67 @@ async def test_an_accepted_candidate_is_not_asked_to_confirm_again(
     # Never two pushes within two hours of each other.
     times = [at for at, m in got if m.text.startswith("**")]
     assert all(b - a >= timedelta(hours=2) for a, b in itertools.pairwise(times))
+
+
+# ---- promises kept on their day -----------------------------------------------------------
+
+
+async def record_welcome(app: App, text: str) -> None:
+    async with app.db.session() as session:
+        manager = await people.add_staff(
+            session=session, name="李强", role="manager", department="研发中心", now=app.clock.now()
+        )
+        assert manager.id is not None
+        await welcomes.save_welcome(
+            session=session,
+            department="研发中心",
+            staff_id=manager.id,
+            kind="text",
+            text=text,
+            file_path=None,
+            file_name=None,
+            mime_type=None,
+            now=app.clock.now(),
+        )
+
+
+async def test_the_managers_welcome_reaches_new_and_earlier_candidates(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    """On day 3 for a new candidate; as the next push for one past day 3 at recording."""
+    clock.set(local(OFFER, 11))
+    await candidate(app, chat, "early", accept=True)
+    await live(app, chat, clock, "early", date(2026, 6, 8))  # day 7: past day 3
+    await record_welcome(app, "欢迎加入研发中心！报到那天我在门口等你。")
+    recorded = clock.now()
+    later = date(2026, 6, 9)
+    hr = await add_staff(app, "赵敏", "hr", user="hr-late")
+    _, code = await add_candidate(
+        app,
+        "李四",
+        hr=hr,
+        offer_date=later,
+        training_date=date(2026, 6, 19),
+        onboarding_date=date(2026, 6, 22),
+    )
+    early = await live(app, chat, clock, "early", later)
+    clock.set(local(later, 10))
+    await chat.say("late", f"/bind {code}")
+    await chat.tap("late", "接受")
+    late = await live(app, chat, clock, "late", date(2026, 6, 15))
+    early_at = next(at for at, m in early if "报到那天我在门口等你" in m.text)
+    assert early_at - recorded < timedelta(days=1)  # the next push
+    late_at = next(at for at, m in late if "报到那天我在门口等你" in m.text)
+    assert late_at.astimezone(SHANGHAI).date() == later + timedelta(days=3)
+    assert sum("报到那天我在门口等你" in m.text for _, m in early + late) == 2
+
+
+async def test_a_birthday_is_greeted_on_the_day_even_in_a_full_week(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    clock.set(local(OFFER, 9))
+    # Day 1 and day 3 bring two pushes (the weekly cap); the birthday on day 4 still comes.
+    await candidate(app, chat, "bday", birthday=date(2001, 6, 5))
+    got = await live(app, chat, clock, "bday", date(2026, 6, 7))
+    greetings = [at for at, m in got if "生日快乐" in m.text]
+    assert [at.astimezone(SHANGHAI).date() for at in greetings] == [date(2026, 6, 5)]
