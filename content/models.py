@@ -209,8 +209,10 @@ Anchor = Literal[
 DATE_ANCHORS: frozenset[str] = frozenset(
     {"offer", "training", "onboarding", "doc_deadline", "manager_welcome"}
 )
-ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey"]
-ItemAction = Literal["offer", "survey", "documents", "quiz", "resources"]
+ItemKind = Literal[
+    "article", "video", "guide", "news", "greeting", "reminder", "survey", "checkin"
+]
+ItemAction = Literal["offer", "survey", "documents", "quiz", "resources", "checkin"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 SlotId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
@@ -240,7 +242,8 @@ class JourneySlot(_Model):
     only for candidates with documents still missing. ``when_accepted``: only once the
     offer is accepted (nothing asks for documents before that). ``date_bound``: a
     promise kept on its day (a birthday, a holiday, a countdown): not held back by the
-    weekly cap, and other pushes make room for it. ``digest``: the id of a
+    weekly cap, and other pushes make room for it. A weekly slot sends a digest of its
+    items unless ``single`` (one item, e.g. the check-in). ``digest``: the id of a
     library item (no trigger) that wraps all of the slot's matching, unsent items into one
     message; its template gets them as ``news``.
     """
@@ -257,6 +260,7 @@ class JourneySlot(_Model):
     when_missing_documents: bool = False
     when_accepted: bool = False
     date_bound: bool = False
+    single: bool = False
     prefer_manager_welcome: bool = False
     digest: ContentId | None = None
 
@@ -346,7 +350,9 @@ class ContentItem(_Model):
     ``title`` and ``body`` are Jinja2 templates (sandboxed) in both languages.
     ``trigger`` names a journey slot; None means the item is only listed by
     /resources (or is a slot's ``digest``). ``action`` adds a button that starts a
-    dialog (offer, survey, documents, quiz, resources). The item is sendable from
+    dialog (offer, survey, documents, quiz, resources), or the three answers of the
+    weekly check-in (checkin). ``repeat``: the item may be sent again (a recurring
+    format such as the check-in; variants take turns week by week). The item is sendable from
     ``published`` to ``expires`` (both days included, either may be open). ``image``
     is an http(s) URL or a path relative to the content directory.
     """
@@ -363,6 +369,7 @@ class ContentItem(_Model):
     published: date | None = None
     expires: date | None = None
     action: ItemAction | None = None
+    repeat: bool = False
     resource: bool = False  # listed by /resources
 
     @field_validator("image")

@@ -23,6 +23,7 @@ from storage.dialogs import DialogKey
 from storage.models import (
     BindFailure,
     Candidate,
+    CheckIn,
     ContentReceipt,
     CourseResult,
     Dialog,
@@ -133,6 +134,7 @@ def _targets(who: _Who) -> list[tuple[str, type[Any], Any]]:
         ("score_snapshots", ScoreSnapshot, col(ScoreSnapshot.candidate_id) == cid),
         ("course_results", CourseResult, col(CourseResult.candidate_id) == cid),
         ("survey_responses", SurveyResponse, col(SurveyResponse.candidate_id) == cid),
+        ("checkins", CheckIn, col(CheckIn.candidate_id) == cid),
         ("documents", Document, col(Document.candidate_id) == cid),
         ("dialogs", Dialog, _in(Dialog.person, who.persons)),
         ("inbound_events", InboundEvent, _sender_is(who.accounts)),

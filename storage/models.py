@@ -321,6 +321,19 @@ class SurveyResponse(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class CheckIn(SQLModel, table=True):
+    """A candidate's answer to the weekly check-in (one per local week, the last wins)."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("candidate_id", "week", name="uq_checkins_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    candidate_id: int = Field(foreign_key="candidates.id", index=True)
+    week: date  # the Monday of the local week
+    answer: str = Field(max_length=16)  # fine, worried, question
+    at: datetime = _ts(nullable=False)
+
+
 class Question(SQLModel, table=True):
     """A free-text question from a candidate and what the FAQ made of it."""
 

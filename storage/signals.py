@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Candidate,
+    CheckIn,
     CourseResult,
     Document,
     Identity,
@@ -70,6 +71,7 @@ class Facts:
     tags: tuple[str, ...] = ()
     offer_status: str = OfferStatus.OFFERED.value
     recent_scores: list[int] = field(default_factory=list)  # previous 7 days
+    checkins: list[tuple[datetime, str]] = field(default_factory=list)  # window, oldest first
 
 
 def start_of(candidate: Candidate, tz: Any) -> datetime:
@@ -157,6 +159,18 @@ async def gather_facts(
                     completed_at=result.completed_at,
                 )
             )
+        for checkin in (
+            await session.exec(
+                select(CheckIn)
+                .where(
+                    col(CheckIn.candidate_id).in_(ids),
+                    col(CheckIn.at) >= window_start,
+                    col(CheckIn.at) <= now,
+                )
+                .order_by(col(CheckIn.at), col(CheckIn.id))
+            )
+        ).all():
+            facts[checkin.candidate_id].checkins.append((checkin.at, checkin.answer))
         surveys = await session.exec(
             select(SurveyResponse)
             .where(col(SurveyResponse.candidate_id).in_(ids))

@@ -6,6 +6,7 @@ from bot.core.router import Router
 from bot.handlers import (
     audit,
     candidate,
+    checkin,
     common,
     content,
     failures,
@@ -24,6 +25,7 @@ def build_router() -> Router:
     for module in (
         common,
         candidate,
+        checkin,
         hr,
         remind,
         outcome,

@@ -30,6 +30,7 @@ from content.calendar import china_holiday
 from content.models import ContentItem, JourneySlot
 from content.render import TemplateProblem, render, render_item
 from storage import links, pushes
+from storage.checkins import ANSWERS as CHECKIN_ANSWERS
 from storage.models import Candidate, WelcomeMessage
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,9 @@ CONTENT_ROOT: Path = CONTENT_DIR
 
 
 def is_digest(slot: JourneySlot) -> bool:
-    """Weekly slots and slots with a ``digest`` item send several items in one message."""
-    return slot.anchor == "weekly" or slot.digest is not None
+    """Weekly slots (unless ``single``) and slots with a ``digest`` item send several
+    items in one message."""
+    return (slot.anchor == "weekly" and not slot.single) or slot.digest is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,12 @@ class PushComposer:
                 )
                 continue
             buttons: tuple[Button, ...] = ()
-            if item.action is not None:
+            if item.action == "checkin":
+                buttons = tuple(
+                    Button(self.t(f"checkin.answer.{answer}"), f"ci:{answer}")
+                    for answer in CHECKIN_ANSWERS
+                )
+            elif item.action is not None:
                 label = self.t(f"push.action.{item.action}")
                 buttons = (Button(label, f"pa:{item.action}"),)
             files, image_links = await self._image(item)

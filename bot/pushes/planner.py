@@ -56,18 +56,26 @@ _BLOCKED_OFFERS = (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.valu
 def ranked_items(
     items: Sequence[ContentItem], profile: Profile, today: date, received: set[str]
 ) -> list[ContentItem]:
-    """The items the candidate may get, best first: (specificity, priority), then id."""
-    scored: list[tuple[tuple[int, int, str], ContentItem]] = []
+    """The items the candidate may get, best first: (specificity, priority), then id.
+
+    Items already received are left out, except ``repeat`` ones, which come after the
+    unreceived, taking turns by week."""
+    scored: list[tuple[tuple[int, int, int, str], ContentItem]] = []
+    turn = today.toordinal() // 7  # recurring items take turns week by week
+    repeats = sorted(item.id for item in items if item.repeat)
     for item in items:
+        again = 0
         if item.id in received:
-            continue
+            if not item.repeat:
+                continue
+            again = 1 + (repeats.index(item.id) - turn) % len(repeats)
         if not item.available(today):
             continue
         if item.action == "offer" and profile.offer_awaiting is False:
             continue  # no "please confirm your offer" once it is answered
         specificity = match(item.audience, profile)
         if specificity is not None:
-            scored.append(((-specificity, -item.priority, item.id), item))
+            scored.append(((again, -specificity, -item.priority, item.id), item))
     return [item for _, item in sorted(scored, key=lambda pair: pair[0])]
 
 

@@ -39,6 +39,7 @@ REPLY_SLOW_HOURS = 48.0  # ... and this slow (or no reply within it) is zero spe
 RECENCY_DAYS = 7  # last interaction this many days ago: recency 0
 MINUTES_PER_COURSE = 5.0  # time on a course's quiz counted as "took it seriously"
 LOW_RATING = 2  # a survey rating at or below this is a reason
+CHECKIN_VALUES = {"fine": 1.0, "question": 0.6, "worried": 0.2}  # weekly check-in answers
 # Other offers: a survey answer (or an HR tag) -> the external indicator.
 OFFER_VALUES: dict[str | None, int] = {"yes": 0, "private": 50, "no": 100, None: 80}
 OFFER_DELAYED_FACTOR = 0.6
@@ -73,6 +74,7 @@ class Signals:
     survey_answered: bool = False
     ratings: Mapping[str, int] = field(default_factory=dict)  # topic -> 1..5
     worried_team: bool = False  # an HR tag, or a low confidence rating mentioning the team
+    checkin: str | None = None  # window: the latest weekly check-in (fine, question, worried)
     # completeness
     documents_required: int = 0
     documents_submitted: int = 0  # submitted or approved (not rejected)
@@ -180,6 +182,8 @@ def feedback(s: Signals) -> int:
     - ratings = (mean rating - 1) / 4 when answered, else the same as survey.
     - questions = min(1, 0.5 + 0.25 * questions asked in the window): asking is a good
       sign, not asking is neutral.
+    - the latest weekly check-in in the window (fine 1, a question 0.6, worried 0.2)
+      is 40 % of ratings after the survey, and all of it before.
     """
     e = expected(s.days_since_offer)
     survey = 1.0 if s.survey_answered else 1 - e
@@ -190,6 +194,9 @@ def feedback(s: Signals) -> int:
         ratings = 0.5
     else:
         ratings = survey
+    if s.checkin in CHECKIN_VALUES:  # the week's check-in tells how they feel now
+        now_feeling = CHECKIN_VALUES[s.checkin]
+        ratings = 0.6 * ratings + 0.4 * now_feeling if s.survey_answered else now_feeling
     asked = min(1.0, 0.5 + 0.25 * s.questions)
     return round(100 * (0.35 * survey + 0.45 * ratings + 0.2 * asked))
 
@@ -295,6 +302,8 @@ def _reasons(
             first.append({"code": "low_rating", "topic": topic, "rating": rating})
     if s.offer_delayed:
         first.append({"code": "offer_delayed"})
+    if s.checkin == "worried":
+        first.append({"code": "checkin_worried"})
     if s.other_offer == "private" and not s.other_offer_tag:
         first.append({"code": "other_offer_private"})
 

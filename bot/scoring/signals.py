@@ -108,6 +108,9 @@ def aggregate(facts: Facts, now: datetime) -> Signals:
         survey_answered=survey is not None,
         ratings=ratings,
         worried_team=worried,
+        checkin=next(
+            (answer for at, answer in reversed(facts.checkins) if window_start <= at <= now), None
+        ),
         documents_required=len(required),
         documents_submitted=sum(1 for s in docs.values() if s != DocumentStatus.REJECTED.value),
         documents_approved=sum(1 for s in docs.values() if s == DocumentStatus.APPROVED.value),

@@ -18,6 +18,7 @@ ACTIONS: dict[str, str] = {
     "drop": "drop",
     "worried_team": "worried_team",
     "offer_delayed": "offer_delayed",
+    "checkin_worried": "checkin_worried",
     "low_interaction": "low_interaction",
     "training_behind": "training_behind",
     "docs_missing": "docs_missing",

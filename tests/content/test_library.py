@@ -45,6 +45,7 @@ SLOT_IDS = [
     "mid_autumn",
     "national_day",
     "manager_welcome",
+    "checkin",
 ]
 
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import FixedClock
 from storage import (
+    checkins,
     courses,
     dialogs,
     documents,
@@ -83,6 +84,9 @@ async def _everything_about(session: AsyncSession, cid: int, user: str, clock: F
         other_offers=None,
         now=now,
     )
+    await checkins.record_checkin(
+        session=session, candidate_id=cid, week=now.date(), answer="fine", now=now
+    )
     await documents.submit_document(
         session=session,
         candidate_id=cid,
@@ -150,6 +154,7 @@ EXPECTED = {
     "score_snapshots": 2,
     "course_results": 1,
     "survey_responses": 1,
+    "checkins": 1,
     "documents": 2,
     "dialogs": 2,
     "inbound_events": 1,

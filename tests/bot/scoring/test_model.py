@@ -254,3 +254,15 @@ def test_no_reasons_for_a_good_candidate() -> None:
 
 
 # ---- words ------------------------------------------------------------------------------------
+
+
+def test_the_weekly_check_in_moves_feedback() -> None:
+    before = replace(IDLE, days_since_offer=10)
+    fine = scoring.feedback(replace(before, checkin="fine"))
+    worried = scoring.feedback(replace(before, checkin="worried"))
+    assert worried < scoring.feedback(before) < fine
+    # After the survey the check-in is 40 % of ratings: a worried week lowers a good survey.
+    surveyed = replace(before, survey_answered=True, ratings={"hr_communication": 5})
+    assert scoring.feedback(replace(surveyed, checkin="worried")) < scoring.feedback(surveyed)
+    reasons = compute(replace(before, checkin="worried"), scoring.DEFAULT_WEIGHTS).reasons
+    assert {"code": "checkin_worried"} in reasons

@@ -45,6 +45,7 @@ def test_reason_and_action_texts(i18n: I18n) -> None:
                 bound=False,
                 worried_team=True,
                 survey_answered=False,
+                checkin="worried",
                 best_recent_score=100,
             ),
             scoring.DEFAULT_WEIGHTS,
