@@ -1,13 +1,15 @@
 """Feishu / Lark through lark-oapi: events by webhook or long connection, Open API sends.
 
-Webhook (``FEISHU_MODE=webhook``): ``POST /feishu/events``. We first check the body
+Webhook (``FEISHU_MODE=webhook``): ``POST /feishu/events``. We check the body
 ourselves (JSON -> 400; decryption with the SDK's AESCipher, the X-Lark-Signature and
-the verification token -> 401/403), because the SDK answers every failure with a 500.
-Then, in a worker thread, lark-oapi's EventDispatcherHandler parses the event and calls
-our processors, which only build an :class:`Incoming` and hand it back; the handler
-then ``await self.submit(...)`` on the loop and answers (the challenge, ``{}`` for a
-card tap). Long connection (``FEISHU_MODE=ws``): ``lark.ws.Client`` runs in its own
-thread with its own loop; the same processors pass events to the bot's loop.
+the verification token -> 401/403), because the SDK answers every failure with a 500
+and logs a traceback. Then, in a worker thread, the verified event is read into the
+SDK's typed model (P2ImMessageReceiveV1, P2CardActionTrigger) and turned into an
+:class:`Incoming` (an event of the wrong shape -> 400); the handler then ``await
+self.submit(...)`` on the loop and answers (the challenge, ``{}`` for a card tap).
+Long connection (``FEISHU_MODE=ws``): ``lark.ws.Client`` runs in its own thread with
+its own loop; lark-oapi's EventDispatcherHandler calls our processors there, which
+pass events to the bot's loop.
 
 Every SDK call blocks (requests), so it runs in ``asyncio.to_thread``. Tenant tokens
 live in the bot's SharedCache through :class:`SharedTokenCache` (lark's ICache).
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import io
 import json
@@ -45,6 +46,7 @@ from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
 from bot.core.cache import SharedCache
 from bot.core.clock import Clock
+from bot.core.edge import storable
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -62,13 +64,11 @@ PATH = "/feishu/events"
 DEDUP_WINDOW = timedelta(hours=1)  # Feishu keeps a message uuid for one hour
 UPLOAD_TTL = timedelta(days=7)
 WS_HANDOVER_SECONDS = 2.0  # Feishu wants a long-connection answer within 3 s
-HANDLED = {"url_verification", "im.message.receive_v1", "card.action.trigger"}
-
-# Set around EventDispatcherHandler.do() for one webhook request; the processors
-# append to it. Unset (None) on the long-connection thread.
-_CAPTURE: contextvars.ContextVar[list[Incoming] | None] = contextvars.ContextVar(
-    "feishu_capture", default=None
-)
+# The events read from a webhook, each with the SDK model it is read into.
+MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "im.message.receive_v1": im.P2ImMessageReceiveV1,
+    "card.action.trigger": P2CardActionTrigger,
+}
 
 
 class SharedTokenCache(lark.ICache):
@@ -240,7 +240,7 @@ class FeishuAdapter(BaseAdapter):
     # ---- inbound ----------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /feishu/events: verify, parse through the SDK, store, answer."""
+        """POST /feishu/events: verify, read with the SDK's models, store, answer."""
         body = await request.read()
         headers = {name: request.headers.get(name, "") for name in payloads.SIGNATURE_HEADERS}
         try:
@@ -255,32 +255,33 @@ class FeishuAdapter(BaseAdapter):
     def _handle_webhook(
         self, body: bytes, headers: dict[str, str]
     ) -> tuple[bytes, Incoming | None]:
-        event_type = payloads.open_webhook(
+        event_type, event = payloads.open_webhook(
             body,
             headers,
             encrypt_key=self.encrypt_key,
             verification_token=self.verification_token,
             decrypt=lark.AESCipher(self.encrypt_key).decrypt_str if self.encrypt_key else None,
         )
-        if event_type not in HANDLED:
+        if event_type == "url_verification":
+            return payloads.challenge_answer(event), None
+        model = MODELS.get(event_type)
+        if model is None:
             # Verified but not one we subscribe to: acknowledge it, or Feishu redelivers.
             log.info("Feishu %s event ignored", event_type)
             return b'{"msg":"ignored"}', None
-        captured: list[Incoming] = []
-        reset = _CAPTURE.set(captured)
-        try:
-            raw = lark.RawRequest()
-            raw.uri, raw.body, raw.headers = PATH, body, dict(headers)
-            response = self.handler.do(raw)
-        except Exception as exc:  # verified, but the SDK cannot read it: not worth a retry
-            log.warning("Feishu %s event unreadable by the SDK: %s", event_type, type(exc).__name__)
+        now = self.clock.now()
+        try:  # the SDK's model reads any JSON object, but fields may have any type
+            data = model(event)
+            if event_type == "card.action.trigger":
+                answer, incoming = b"{}", payloads.from_card_event(data, now)
+            else:
+                answer, incoming = b'{"msg":"success"}', payloads.from_message_event(data, now)
+        except Exception as exc:  # verified, but not an event of that type: no retry
+            log.warning("Feishu %s event unreadable: %s", event_type, type(exc).__name__)
             raise payloads.Refused(400, "unreadable event") from None
-        finally:
-            _CAPTURE.reset(reset)
-        if response.status_code != 200:  # the SDK could not parse a verified event
-            log.error("Feishu %s event not handled: %s", event_type, response.content)
-            return b'{"msg":"ignored"}', None
-        return response.content or b"{}", captured[0] if captured else None
+        if incoming is not None and not storable(incoming):
+            raise payloads.Refused(400, "ids too long")
+        return answer, incoming
 
     def _on_message(self, data: im.P2ImMessageReceiveV1) -> None:
         incoming = payloads.from_message_event(data, self.clock.now())
@@ -294,10 +295,6 @@ class FeishuAdapter(BaseAdapter):
         return P2CardActionTriggerResponse()  # "{}": no toast, the card stays as it is
 
     def _accept(self, incoming: Incoming) -> None:
-        captured = _CAPTURE.get()
-        if captured is not None:
-            captured.append(incoming)
-            return
         # Long connection (SDK thread): handle it on the bot's loop. The SDK acknowledges
         # when we return, so wait a little: a handled event is acknowledged, a slow one
         # keeps going and a redelivery of it is a no-op.

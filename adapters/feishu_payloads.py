@@ -77,8 +77,9 @@ def open_webhook(
     verification_token: str,
     decrypt: Callable[[str], str] | None,
     now: float | None = None,
-) -> str:
-    """Check a webhook body as lark-oapi's dispatcher does, with our statuses; its type.
+) -> tuple[str, dict[str, Any]]:
+    """Check a webhook body as lark-oapi's dispatcher does, with our statuses; its type
+    and the (decrypted, cleaned) event.
 
     Malformed, mis-encoded or too deeply nested JSON -> 400; undecryptable, a bad
     X-Lark-Signature (sha256 of timestamp + nonce + encrypt key + body) or a timestamp
@@ -118,7 +119,15 @@ def open_webhook(
         token = header.get("token") if "schema" in event else event.get("token")
         if not isinstance(token, str) or not same(token, verification_token):
             raise Refused(403, "bad verification token")
-    return event_type
+    return event_type, event
+
+
+def challenge_answer(event: Mapping[str, Any]) -> bytes:
+    """The answer to a verified url_verification request: its challenge, as JSON."""
+    challenge = event.get("challenge")
+    if not isinstance(challenge, str):
+        raise Refused(400, "challenge is not a string")
+    return json.dumps({"challenge": challenge}).encode()
 
 
 # ---- inbound ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
 from bot.core.cache import SharedCache
 from bot.core.clock import Clock
-from bot.core.edge import load_json
+from bot.core.edge import load_json, storable
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -283,6 +283,8 @@ class TelegramAdapter(BaseAdapter):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
             incoming = tp.parse_update(update, now=self.clock.now())
+            if incoming is not None and not storable(incoming):
+                raise ValueError("ids too long to store")
         except Exception as exc:
             log.warning("telegram webhook: bad body (%s)", type(exc).__name__)
             return web.json_response({"ok": False, "error": "bad request"}, status=400)
@@ -296,7 +298,8 @@ class TelegramAdapter(BaseAdapter):
     def _answer_later(self, update: Update) -> None:
         """Answer a button tap so the client stops its spinner (once per tap in this process)."""
         query = update.callback_query
-        if query is None or query.id in self._answered:
+        # A webhook body is JSON of any shape: the id may be a list, which cannot be a key.
+        if query is None or not isinstance(query.id, str) or query.id in self._answered:
             return
         self._answered[query.id] = None
         while len(self._answered) > 1000:

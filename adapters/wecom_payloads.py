@@ -19,6 +19,7 @@ import requests
 from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import WeChatClientException
 
+from bot.core.edge import storable
 from bot.core.messages import (
     Attachment,
     AttachmentKind,
@@ -101,7 +102,10 @@ def to_incoming(plain_xml: str, received_at: datetime) -> Incoming | None:
     payload: str | None = None
     attachments: tuple[Attachment, ...] = ()
     if msg_type == "text":
-        text = message.content or ""
+        content = message.content  # xmltodict: a dict or list when Content has elements
+        if content is not None and not isinstance(content, str):
+            raise PayloadError("Content is not text")
+        text = content or ""
     elif msg_type in _MEDIA_KINDS:
         # wechatpy knows image/voice/video; "file" it does not, so read the raw fields.
         media_id = fields.get("MediaId", "")
@@ -130,7 +134,7 @@ def to_incoming(plain_xml: str, received_at: datetime) -> Incoming | None:
                 extras[key] = fields[tag]
     else:
         return None  # enter_agent, subscribe, location ... nothing for the bot to do
-    return Incoming(
+    incoming = Incoming(
         sender=Sender(PLATFORM, user, user),
         event_id=event_id_of(fields),
         received_at=received_at,
@@ -139,6 +143,9 @@ def to_incoming(plain_xml: str, received_at: datetime) -> Incoming | None:
         attachments=attachments,
         extras=extras,
     )
+    if not storable(incoming):
+        raise PayloadError("FromUserName empty or too long")
+    return incoming
 
 
 def event_id_of(fields: dict[str, str]) -> str:

@@ -209,9 +209,7 @@ Anchor = Literal[
 DATE_ANCHORS: frozenset[str] = frozenset(
     {"offer", "training", "onboarding", "doc_deadline", "manager_welcome"}
 )
-ItemKind = Literal[
-    "article", "video", "guide", "news", "greeting", "reminder", "survey", "checkin"
-]
+ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey", "checkin"]
 ItemAction = Literal["offer", "survey", "documents", "quiz", "resources", "checkin"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -235,8 +233,8 @@ class JourneySlot(_Model):
     English name, e.g. "Mid-Autumn Festival"; its first day, see
     :func:`content.calendar.china_holiday`). ``manager_welcome`` carries the
     department manager's /welcome: ``days`` after the offer, or the day it is
-    recorded or the candidate binds, whichever is latest. ``days`` applies to the date anchors only. ``at``
-    is local time. A slot not sendable on time (cap, quiet hours) may wait
+    recorded or the candidate binds, whichever is latest. ``days`` applies to the date
+    anchors only. ``at`` is local time. A slot not sendable on time (cap, quiet hours) may wait
     ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
     from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
     only for candidates with documents still missing. ``when_accepted``: only once the

@@ -4,7 +4,8 @@ Webhook handlers parse JSON with :func:`load_json`, which turns every way a body
 can be malformed (bad UTF-8, bad JSON, nesting deep enough to exhaust the
 parser's recursion) into :class:`BadBody`, for a 400, and cleans the strings
 inside (:func:`bot.core.text.clean_value`). :func:`ascii_header` reads a header
-that must be ASCII (signatures, timestamps, nonces), or nothing.
+that must be ASCII (signatures, timestamps, nonces), or nothing; :func:`storable`
+tells whether a message's ids fit the columns that keep them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.messages import Incoming
 from bot.core.text import clean_value
 
 MAX_DEPTH = 32  # no platform event nests deeper than a dozen levels
+MAX_ID = 128  # characters of the inbox's event_id and an identity's user_id and chat_id
 
 
 class BadBody(ValueError):
@@ -59,3 +62,13 @@ def fresh(timestamp: str, *, window: float, now: float | None = None) -> bool:
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
     return abs((time.time() if now is None else now) - int(timestamp)) <= window
+
+
+def storable(message: Incoming) -> bool:
+    """Whether the event, user and chat ids of ``message`` are 1 to :data:`MAX_ID`
+    characters, as their columns require (PostgreSQL refuses longer ones mid-transaction).
+
+    Platforms' own ids are far shorter; anything else is a forged or broken event.
+    """
+    ids = (message.event_id, message.sender.user_id, message.sender.chat_id)
+    return all(0 < len(value) <= MAX_ID for value in ids)

@@ -2,7 +2,7 @@
 
 Adapters contribute routes (:class:`adapters.base.Route`); this module owns
 the server, the 1 MiB body limit and the rule that no request ever sees a
-traceback.
+traceback, nor puts one in the log unless the bot itself failed.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http import HttpProcessingError
 
 from bot.core.clock import Clock, SystemClock
 from storage import links
@@ -33,14 +34,18 @@ RETRY_AFTER_SECONDS = 5  # what a 503 asks the platform to wait
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """413 for large bodies before reading them; 503 while the database is away (one
-    line in the log, not a traceback per request); 500 without details on a bug."""
+    """413 for large bodies before reading them; 400 for a body that cannot be read
+    (corrupt gzip or deflate, broken chunks); 503 while the database is away (one line
+    in the log each, not a traceback per request); 500 without details on a bug."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         return web.json_response({"error": "request body too large"}, status=413)
     try:
         return await handler(request)
     except web.HTTPException:
         raise
+    except web.RequestPayloadError as exc:  # raised by request.read(): the client's fault
+        log.warning("%s %s: unreadable body (%s)", request.method, request.path, exc)
+        return web.json_response({"error": "unreadable request body"}, status=400)
     except Exception as exc:
         if is_unavailable(exc):
             log.warning(
@@ -53,6 +58,20 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)
+
+
+class _ServerLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's request-handler log, except that a request which is not valid HTTP
+    (bad header bytes, lines too long: anyone can send one; aiohttp answers 400), or
+    whose unread rest of a broken body aiohttp fails to skip, is one line at INFO
+    rather than an ERROR with the parser's traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError | web.RequestPayloadError):
+            code = getattr(exc_info, "code", 400)
+            self.info("malformed HTTP request refused (%s %s)", code, type(exc_info).__name__)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
 def _not_found() -> web.Response:
@@ -96,7 +115,8 @@ class WebServer:
         raise web.HTTPFound(link.url)
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        server_log = _ServerLog(logging.getLogger("aiohttp.server"))
+        self._runner = web.AppRunner(self.app, access_log=None, logger=server_log)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
