@@ -65,7 +65,8 @@ from bot.core.clock import FixedClock
 from bot.core.messages import Attachment, ChatAddress, Outgoing
 from bot.core.settings import Settings
 from bot.core.zones import person_zone
-from bot.pushes.planner import occurrences, plan_pushes
+from bot.pushes.planner import plan_pushes
+from bot.pushes.slots import occurrences
 from bot.runtime.app import App
 from run_bot import build_app
 from storage.db import Database
@@ -199,7 +200,7 @@ def _candidate(
         language="en" if rng.random() < 0.1 else "zh",
         timezone=rng.choice(TIMEZONES),
         offer_status=status.value,
-        bound_at=now,
+        bound_at=now - timedelta(days=1),  # bound earlier: pushes are not held for MIN_GAP
         created_at=now,
         updated_at=now,
     )

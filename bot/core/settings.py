@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     # Scheduled content (#5).
     push_weekly_cap: int = Field(default=2, ge=0, le=50)
+    # A candidate who has heard nothing for this many days gets the next push even
+    # past the weekly cap (the weekly check-in makes sure there is one).
+    push_max_silence_days: int = Field(default=7, ge=2, le=60)
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=9, ge=0, le=23)
     scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)

@@ -169,6 +169,24 @@ def makes_room(
     )
 
 
+def breaks_silence(
+    candidate: Candidate,
+    slot: JourneySlot,
+    rows: Sequence[ScheduledRow],
+    due_at: datetime,
+    silence: timedelta,
+) -> bool:
+    """Whether a push held back by the weekly cap goes anyway: the candidate's latest
+    scheduled row is ``silence`` old (PUSH_MAX_SILENCE_DAYS less the day it may take to
+    arrive) and they have not muted pushes."""
+    if slot.transactional or candidate.muted_at is not None:
+        return False
+    latest = max((r.due_at for r in rows), default=None)
+    if latest is None:
+        latest = candidate.bound_at
+    return latest is not None and due_at - latest >= silence
+
+
 def spaced(candidate: Candidate, rows: Sequence[ScheduledRow], now: datetime) -> datetime:
     """When a new push may go: now, but at least MIN_GAP after binding and after the
     candidate's latest scheduled row (two pushes never arrive in the same minute)."""
@@ -196,6 +214,7 @@ def decide(
     received = set(state.received)
     rows = list(state.rows)
     cap = services.settings.push_weekly_cap
+    silence = timedelta(days=services.settings.push_max_silence_days - 1)
     promises = upcoming_promises(
         candidate, services.content.journey, now, tz, welcome_days(state.welcome, tz)
     )
@@ -217,7 +236,9 @@ def decide(
         if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
             continue
         due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
-        if held_back(candidate, slot, rows, due_at, tz, cap):
+        if held_back(candidate, slot, rows, due_at, tz, cap) and not breaks_silence(
+            candidate, slot, rows, due_at, silence
+        ):
             continue
         if not (slot.date_bound or slot.transactional) and makes_room(rows, due_at, promises, cap):
             continue

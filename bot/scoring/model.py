@@ -37,6 +37,8 @@ RAMP_DAYS = 14
 REPLY_FAST_HOURS = 1.0  # a median reply within this is perfect speed
 REPLY_SLOW_HOURS = 48.0  # ... and this slow (or no reply within it) is zero speed
 RECENCY_DAYS = 7  # last interaction this many days ago: recency 0
+# Silent without unanswered messages (the bot wrote nothing): after this many days.
+LONG_SILENCE_DAYS = 14
 MINUTES_PER_COURSE = 5.0  # time on a course's quiz counted as "took it seriously"
 LOW_RATING = 2  # a survey rating at or below this is a reason
 CHECKIN_VALUES = {"fine": 1.0, "question": 0.6, "worried": 0.2}  # weekly check-in answers
@@ -62,6 +64,8 @@ class Signals:
     clicks: int = 0  # window: their clicks on tracked links
     median_reply_hours: float | None = None  # window: median delay from a message to a reply
     days_since_interaction: int = 0  # since their last interaction (never: since the import)
+    # since the first message from the bot they have not answered (0: none unanswered)
+    days_unanswered: int = 0
     ever_interacted: bool = False
     # training
     courses_assigned: int = 0
@@ -271,7 +275,13 @@ def compute(
     indicators = {name: fn(signals) for name, fn in INDICATOR_FUNCTIONS.items()}
     score = round(weighted(indicators, weights))
     band = band_of(score, thresholds)
-    silent = signals.days_since_interaction >= thresholds.silence_days
+    # Silence counts from the first message they left unanswered, not from their last
+    # word: someone who answered the last check-in is not silent however long ago it
+    # was, and a quiet weekend after answering trips nobody.
+    silent = signals.bound and (
+        signals.days_unanswered >= thresholds.silence_days
+        or signals.days_since_interaction >= LONG_SILENCE_DAYS
+    )
     if silent:
         band = "high"
     reasons = _reasons(signals, indicators, score, normalise(weights), thresholds, silent)

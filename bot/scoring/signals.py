@@ -63,6 +63,16 @@ def median_reply_hours(
     return statistics.median(delays) if delays else None
 
 
+UNANSWERED_IN_A_ROW = 2  # one message left unanswered is not silence yet
+
+
+def _days_unanswered(sent: Sequence[datetime], last: datetime | None, now: datetime) -> int:
+    """Days since the first of the messages sent after their last interaction, when
+    they left at least UNANSWERED_IN_A_ROW of them unanswered (else 0)."""
+    waiting = [at for at in sent if last is None or at > last]
+    return _days(now - min(waiting)) if len(waiting) >= UNANSWERED_IN_A_ROW else 0
+
+
 def _mentions_team(text: str) -> bool:
     lowered = text.lower()
     return any(word in lowered for word in TEAM_WORDS)
@@ -98,6 +108,7 @@ def aggregate(facts: Facts, now: datetime) -> Signals:
         clicks=sum(1 for _, kind in in_window if kind in CLICK_KINDS),
         median_reply_hours=median_reply_hours(sent, [at for at, _ in in_window], now),
         days_since_interaction=_days(now - silent_since),
+        days_unanswered=_days_unanswered(sent, last, now),
         ever_interacted=last is not None,
         courses_assigned=facts.courses_assigned,
         courses_attempted=len(attempted),

@@ -47,6 +47,14 @@ async def two_candidates(app: App, chat: MemoryAdapter) -> tuple[Staff, Candidat
     return hr, good, silent
 
 
+async def left_unanswered(app: App, clock: FixedClock, candidate: Candidate) -> None:
+    """Two messages an hour after binding that ``candidate`` never answers: their
+    silence counts from then (SILENCE_DAYS later they are flagged)."""
+    clock.set(START + timedelta(hours=1))
+    await push(app, candidate)
+    await push(app, candidate)
+
+
 async def push(app: App, candidate: Candidate) -> None:
     """A message the bot sent the candidate on its own, delivered now."""
     now = app.clock.now()
@@ -194,6 +202,7 @@ async def test_history_is_kept_and_unchanged_scores_are_not_repeated_within_the_
     app: App, chat: MemoryAdapter, clock: FixedClock
 ) -> None:
     _, _, silent = await two_candidates(app, chat)
+    await left_unanswered(app, clock, silent)
     clock.set(START + 5 * DAY)
     first = await refresh_now(app, silent)
     clock.advance(timedelta(minutes=10))
@@ -239,6 +248,7 @@ async def test_entering_the_high_band_alerts_the_hr_once_a_day(
     app: App, chat: MemoryAdapter, clock: FixedClock
 ) -> None:
     _, good, silent = await two_candidates(app, chat)
+    await left_unanswered(app, clock, silent)
     clock.set(START + 4 * DAY)  # Shanghai 10:00, day 4
     before = len(chat.sent["hr-wang"])
     await refresh_now(app, silent)  # first score, high: alert
@@ -279,6 +289,7 @@ async def test_english_alert_in_the_hrs_language(
         assert staff is not None
         staff.language = "en"
         session.add(staff)
+    await left_unanswered(app, clock, silent)
     clock.set(START + 4 * DAY)
     await refresh_now(app, silent)
     await app.courier.drain()

@@ -178,18 +178,28 @@ def test_thresholds_come_from_settings() -> None:
         "medium",
         "low",
     ]
-    assert compute(replace(GOOD, days_since_interaction=4), {}, thresholds).band == "low"
-    assert compute(replace(GOOD, days_since_interaction=5), {}, thresholds).band == "high"
+    assert (
+        compute(replace(GOOD, days_since_interaction=4, days_unanswered=4), {}, thresholds).band
+        == "low"
+    )
+    assert (
+        compute(replace(GOOD, days_since_interaction=5, days_unanswered=5), {}, thresholds).band
+        == "high"
+    )
 
 
 def test_silence_rule_puts_a_good_score_in_the_high_band() -> None:
-    silent = replace(GOOD, days_since_interaction=4)
+    silent = replace(GOOD, days_since_interaction=4, days_unanswered=4)
     result = compute(silent, scoring.DEFAULT_WEIGHTS)
     assert result.score > 80 and result.band == "high"
     assert result.reasons[0] == {"code": "silent", "days": 4}
-    two_days = compute(replace(GOOD, days_since_interaction=2), scoring.DEFAULT_WEIGHTS)
+    two_days = compute(
+        replace(GOOD, days_since_interaction=2, days_unanswered=2), scoring.DEFAULT_WEIGHTS
+    )
     assert two_days.band == "low" and "silent" not in codes(two_days)
-    exactly = compute(replace(GOOD, days_since_interaction=3), scoring.DEFAULT_WEIGHTS)
+    exactly = compute(
+        replace(GOOD, days_since_interaction=3, days_unanswered=3), scoring.DEFAULT_WEIGHTS
+    )
     assert exactly.band == "high" and exactly.reasons[0] == {"code": "silent", "days": 3}
 
 
@@ -227,6 +237,7 @@ def test_reasons_most_important_first() -> None:
     signals = replace(
         IDLE,
         days_since_interaction=5,
+        days_unanswered=5,
         other_offer="yes",
         survey_answered=True,
         ratings={"hr_communication": 4, "next_steps": 2, "confidence": 1},
@@ -266,3 +277,20 @@ def test_the_weekly_check_in_moves_feedback() -> None:
     assert scoring.feedback(replace(surveyed, checkin="worried")) < scoring.feedback(surveyed)
     reasons = compute(replace(before, checkin="worried"), scoring.DEFAULT_WEIGHTS).reasons
     assert {"code": "checkin_worried"} in reasons
+
+
+def test_silence_counts_from_the_first_unanswered_message() -> None:
+    # Answered the last check-in a week ago, nothing sent since: not silent.
+    answered = replace(GOOD, days_since_interaction=7, days_unanswered=0)
+    assert not any(r["code"] == "silent" for r in compute(answered, {}).reasons)
+    # A weekend without a word after answering, with Friday's digest unanswered: not silent.
+    weekend = replace(GOOD, days_since_interaction=3, days_unanswered=0)
+    assert compute(weekend, {}).band != "high"
+    # Two messages left unanswered for three days: silent, with the days since their last word.
+    ignored = replace(GOOD, days_since_interaction=6, days_unanswered=3)
+    result = compute(ignored, scoring.DEFAULT_WEIGHTS)
+    assert result.band == "high" and result.reasons[0] == {"code": "silent", "days": 6}
+    # Nothing from either side for two weeks is silence too; unbound people are not silent.
+    assert compute(replace(GOOD, days_since_interaction=14), {}).band == "high"
+    unbound = replace(GOOD, bound=False, days_since_interaction=20, days_unanswered=20)
+    assert not any(r["code"] == "silent" for r in compute(unbound, {}).reasons)

@@ -78,3 +78,14 @@ def test_survey_answers() -> None:
     calm = SurveyFact({"confidence": 2}, "yes", "期待入职")
     s = aggregate(Facts(start=NOW, survey=calm), NOW)
     assert not s.worried_team and s.other_offer == "yes" and s.ratings == {"confidence": 2}
+
+
+def test_unanswered_messages_count_from_the_first_after_their_last_word() -> None:
+    last = NOW - timedelta(days=6)
+    one = Facts(start=NOW - timedelta(days=20), last_interaction_at=last)
+    one.sent_at = [last - timedelta(days=1), NOW - timedelta(days=4)]
+    assert aggregate(one, NOW).days_unanswered == 0  # one unanswered message is not silence
+    two = Facts(start=NOW - timedelta(days=20), last_interaction_at=last)
+    two.sent_at = [NOW - timedelta(days=4), NOW - timedelta(days=1)]
+    s = aggregate(two, NOW)
+    assert (s.days_unanswered, s.days_since_interaction) == (4, 6)

@@ -40,6 +40,7 @@ def test_reason_and_action_texts(i18n: I18n) -> None:
             replace(
                 IDLE,
                 days_since_interaction=5,
+                days_unanswered=5,
                 other_offer="private",
                 offer_delayed=True,
                 bound=False,
@@ -52,6 +53,7 @@ def test_reason_and_action_texts(i18n: I18n) -> None:
         ).reasons,
         {"code": "low_interaction"},
         {"code": "other_offer"},
+        {"code": "silent", "days": 5},  # only for bound candidates, unlike not_bound above
         low,
     ]
     assert {r["code"] for r in every} == set(wording.ACTIONS) | {"low_rating"}
