@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -11,8 +11,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Candidate, OfferStatus, Outcome, Role, Staff
-
-RENEGED = "reneged"
 
 
 def approval_since(candidate: Candidate) -> datetime:
@@ -95,18 +93,22 @@ async def team_candidates(
     manager: Staff | None,
     limit: int,
     offset: int = 0,
+    today: date | None = None,
 ) -> tuple[Sequence[Candidate], int]:
     """Incoming candidates of a manager's department (or assigned to them); all when None.
 
-    Leaves out declined offers and candidates recorded as reneged. Soonest start first.
+    Leaves out declined offers, candidates with a recorded outcome (joined or reneged)
+    and, given ``today``, those whose first day is past. Soonest start first.
     """
-    reneged = select(Outcome.candidate_id).where(
-        col(Outcome.outcome) == RENEGED, col(Outcome.candidate_id).is_not(None)
-    )
+    decided = select(Outcome.candidate_id).where(col(Outcome.candidate_id).is_not(None))
     where: list[Any] = [
         col(Candidate.offer_status) != OfferStatus.DECLINED.value,
-        col(Candidate.id).not_in(reneged),
+        col(Candidate.id).not_in(decided),
     ]
+    if today is not None:
+        where.append(
+            or_(col(Candidate.onboarding_date).is_(None), col(Candidate.onboarding_date) >= today)
+        )
     if manager is not None:
         mine = col(Candidate.manager_id) == manager.id
         if manager.department is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,6 +57,8 @@ class Facts:
 
     start: datetime  # offer date (local midnight) or import time, whichever is later
     sent_at: list[datetime] = field(default_factory=list)  # window (+2 days for reply delays)
+    # The sent messages that asked something (had buttons); None: every one did.
+    asked_at: list[datetime] | None = None
     interactions: list[tuple[datetime, str]] = field(default_factory=list)  # window, (at, kind)
     last_interaction_at: datetime | None = None
     courses_assigned: int = 0
@@ -137,16 +139,21 @@ async def gather_facts(
         for cid, at in last_rows.all():
             facts[int(cid or 0)].last_interaction_at = at
         sent_rows = await session.exec(
-            select(Outbox.candidate_id, Outbox.sent_at).where(
+            select(Outbox.candidate_id, Outbox.sent_at, Outbox.payload).where(
                 col(Outbox.candidate_id).in_(ids),
                 col(Outbox.status) == OutboxStatus.SENT.value,
                 col(Outbox.sent_at) >= sent_start,
                 col(Outbox.sent_at) <= now,
             )
         )
-        for cid, sent_time in sent_rows.all():
+        for cid, sent_time, payload in sent_rows.all():
             if sent_time is not None:
-                facts[int(cid or 0)].sent_at.append(sent_time)
+                fact = facts[int(cid or 0)]
+                fact.sent_at.append(sent_time)
+                if fact.asked_at is None:
+                    fact.asked_at = []
+                if (payload or {}).get("buttons"):
+                    fact.asked_at.append(sent_time)
         for result in (
             await session.exec(select(CourseResult).where(col(CourseResult.candidate_id).in_(ids)))
         ).all():
@@ -214,24 +221,35 @@ async def gather_facts(
     return facts
 
 
-def _active() -> Any:
-    """Candidates worth scoring: offer made and not declined, no outcome, not being forgotten."""
-    return (
+def _active(today: date | None) -> Any:
+    """Candidates worth scoring: offer made and not declined, no outcome, not being
+    forgotten, and (given ``today``) their first day not yet past."""
+    rules = [
         col(Candidate.offer_status).not_in(
             [OfferStatus.DECLINED.value, OfferStatus.PENDING_APPROVAL.value]
         ),
         col(Candidate.forget_requested_at).is_(None),
         ~exists().where(col(Outcome.candidate_id) == col(Candidate.id)),
-    )
+    ]
+    if today is not None:
+        rules.append(
+            or_(col(Candidate.onboarding_date).is_(None), col(Candidate.onboarding_date) >= today)
+        )
+    return tuple(rules)
 
 
-async def is_active(*, session: AsyncSession, candidate_id: int) -> bool:
-    stmt = select(Candidate.id).where(col(Candidate.id) == candidate_id, *_active())
+async def is_active(*, session: AsyncSession, candidate_id: int, today: date | None = None) -> bool:
+    stmt = select(Candidate.id).where(col(Candidate.id) == candidate_id, *_active(today))
     return (await session.exec(stmt)).first() is not None
 
 
 async def unscored_active(
-    *, session: AsyncSession, since: datetime, after_id: int, limit: int
+    *,
+    session: AsyncSession,
+    since: datetime,
+    after_id: int,
+    limit: int,
+    today: date | None = None,
 ) -> Sequence[Candidate]:
     """Active candidates with no snapshot at or after ``since``, by id after ``after_id``."""
     scored = exists().where(
@@ -239,7 +257,7 @@ async def unscored_active(
     )
     stmt = (
         select(Candidate)
-        .where(col(Candidate.id) > after_id, *_active(), ~scored)
+        .where(col(Candidate.id) > after_id, *_active(today), ~scored)
         .order_by(col(Candidate.id))
         .limit(limit)
     )

@@ -50,7 +50,11 @@ async def team_page(ctx: Context, args: list[str]) -> None:
 async def _team_page(ctx: Context, page: int) -> None:
     manager = _manager(ctx)
     rows, total = await pending.team_candidates(
-        session=ctx.session, manager=manager, limit=TEAM_PAGE, offset=offset_of(page, TEAM_PAGE)
+        session=ctx.session,
+        manager=manager,
+        limit=TEAM_PAGE,
+        offset=offset_of(page, TEAM_PAGE),
+        today=ctx.today,
     )
     await audit.record(
         session=ctx.session,

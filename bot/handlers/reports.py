@@ -20,13 +20,13 @@ from bot.handlers.hr import (
     record_audit,
     suggested_action,
 )
-from bot.people.progress import compute_progress
+from bot.people.progress import compute_progress, still_waiting
 from bot.people.scope import STAFF_VIEW, hr_scope
 from bot.reports.charts import StatsChart, render_stats
 from bot.reports.export import COLUMNS, Cell, write_workbook
 from bot.reports.stats import RATE_DAYS, funnel, interaction_rates, reneging_reasons
 from storage import outcomes, people, reports, scores
-from storage.models import Candidate, OfferStatus, Outcome, ScoreSnapshot
+from storage.models import Candidate, Outcome, ScoreSnapshot
 
 router = Router()
 RISK_PAGE = 10
@@ -61,14 +61,13 @@ def _pct(part: int, whole: int) -> int:
 
 
 async def _open_candidates(ctx: Context) -> list[Candidate]:
-    """In-scope candidates still in play: no outcome recorded and the offer not declined."""
+    """In-scope candidates still in play: no outcome recorded, the offer not declined and
+    their first day not past (bot.people.progress.still_waiting)."""
     scope = hr_scope(ctx)
     everyone = await people.list_candidates(session=ctx.session, hr_id=scope)
     ids = None if scope is None else [c.id for c in everyone if c.id is not None]
     done = await outcomes.candidates_with_outcome(session=ctx.session, candidate_ids=ids)
-    return [
-        c for c in everyone if c.id not in done and c.offer_status != OfferStatus.DECLINED.value
-    ]
+    return [c for c in everyone if c.id not in done and still_waiting(c, ctx.today)]
 
 
 # ---- /risk -------------------------------------------------------------------------------

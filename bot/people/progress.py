@@ -40,6 +40,15 @@ class Progress:
         return self.documents_required - self.documents_submitted
 
 
+def still_waiting(candidate: Candidate, today: date) -> bool:
+    """Whether the candidate is still on their way: not declined and their first day not
+    yet past (outcomes are checked by the caller, from their own table). Those who are
+    not leave /risk, the digests and /team."""
+    if candidate.offer_status == OfferStatus.DECLINED.value:
+        return False
+    return candidate.onboarding_date is None or candidate.onboarding_date >= today
+
+
 def offer_awaiting_reply(status: str) -> bool:
     """Whether a candidate with this offer status should be asked to reply."""
     return status in (OfferStatus.OFFERED.value, OfferStatus.DELAYED.value)

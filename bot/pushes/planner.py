@@ -135,7 +135,8 @@ def held_back(
     """Whether mute, the weekly cap or the one-reminder-a-day rule stops a row due at ``due_at``.
 
     Reminders: another REMINDER row on the same local day. Other pushes: /mute, or
-    ``weekly_cap`` PUSH rows due in the 7 days before ``due_at`` (or later).
+    another PUSH row the same local day, or ``weekly_cap`` PUSH rows due in the 7 days
+    before ``due_at`` (or later); date-bound ones only by /mute.
     """
     category = category_of(slot)
     if slot.transactional:
@@ -145,6 +146,9 @@ def held_back(
         return True
     if slot.date_bound:
         return False
+    day = due_at.astimezone(tz).date()
+    if any(r.category == category and r.due_at.astimezone(tz).date() == day for r in rows):
+        return True  # one ordinary push a day: the week's messages are spread out
     return _pushes_within(rows, due_at) >= weekly_cap
 
 

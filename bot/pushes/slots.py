@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from content.calendar import china_holiday
 from content.models import JourneySlot
-from storage.models import Candidate, WelcomeMessage
+from storage.models import Candidate, OfferStatus, WelcomeMessage
 
 # Pushes within this window count against the weekly cap.
 CAP_WINDOW = timedelta(days=7)
@@ -139,6 +139,8 @@ def upcoming_promises(
     for slot in journey:
         if not slot.date_bound or slot.transactional:
             continue
+        if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
+            continue  # it will not be sent, so nothing makes room for it
         hour, minute = (int(part) for part in slot.at.split(":"))
         for _, day in _slot_dates(slot, candidate, ahead, welcomes or {}, tz):
             due = datetime.combine(day, time(hour, minute), tzinfo=tz)

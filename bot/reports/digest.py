@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Services
 from bot.core.messages import Outgoing
 from bot.people.approvals import waited
+from bot.people.progress import still_waiting
 from bot.scoring.wording import action_text, reason_text
 from storage import digest, outbox, people, scores
 from storage.approvals import approval_since
@@ -69,7 +70,11 @@ async def compose(session: AsyncSession, services: Services, hr: Staff, now: dat
     i18n = services.i18n
     lang = hr.language
     today = now.astimezone(settings.timezone).date()
-    candidates = list(await digest.active_candidates(session=session, hr_id=hr.id))
+    candidates = [
+        c
+        for c in await digest.active_candidates(session=session, hr_id=hr.id)
+        if still_waiting(c, today)
+    ]
     sections = [
         await _high_risk(session, services, lang, candidates),
         await _newly_silent(session, services, lang, candidates, today),

@@ -153,7 +153,8 @@ async def alert_high_risk(
 
 
 async def daily_recompute(db: Database, services: Services, now: datetime) -> None:
-    """Score every active candidate once per local day (settings.timezone).
+    """Score every active candidate once per local day (settings.timezone); from the
+    day after their first day they are no longer scored (nor on /risk or in digests).
 
     Idempotent: candidates with a snapshot since local midnight are skipped, so
     running it on every tick, or in two processes, scores each one once a day.
@@ -164,7 +165,11 @@ async def daily_recompute(db: Database, services: Services, now: datetime) -> No
     while True:
         async with db.session() as session:
             batch = await signal_rows.unscored_active(
-                session=session, since=since, after_id=after_id, limit=DAILY_BATCH
+                session=session,
+                since=since,
+                after_id=after_id,
+                limit=DAILY_BATCH,
+                today=now.astimezone(services.settings.timezone).date(),
             )
             if not batch:
                 return
@@ -179,7 +184,9 @@ async def after_interaction(ctx: Context) -> None:
     if actor.role is not Role.CANDIDATE or candidate is None or candidate.id is None:
         return
     await ctx.session.flush()
-    if not await signal_rows.is_active(session=ctx.session, candidate_id=candidate.id):
+    if not await signal_rows.is_active(
+        session=ctx.session, candidate_id=candidate.id, today=ctx.today
+    ):
         return
     # A savepoint: should scoring fail, the message's own changes still commit.
     try:

@@ -67,8 +67,9 @@ UNANSWERED_IN_A_ROW = 2  # one message left unanswered is not silence yet
 
 
 def _days_unanswered(sent: Sequence[datetime], last: datetime | None, now: datetime) -> int:
-    """Days since the first of the messages sent after their last interaction, when
-    they left at least UNANSWERED_IN_A_ROW of them unanswered (else 0)."""
+    """Days since the first of the messages that asked something (had buttons) sent
+    after their last interaction, when they left at least UNANSWERED_IN_A_ROW of them
+    unanswered (else 0). A news item or a greeting expects no answer."""
     waiting = [at for at in sent if last is None or at > last]
     return _days(now - min(waiting)) if len(waiting) >= UNANSWERED_IN_A_ROW else 0
 
@@ -108,7 +109,11 @@ def aggregate(facts: Facts, now: datetime) -> Signals:
         clicks=sum(1 for _, kind in in_window if kind in CLICK_KINDS),
         median_reply_hours=median_reply_hours(sent, [at for at, _ in in_window], now),
         days_since_interaction=_days(now - silent_since),
-        days_unanswered=_days_unanswered(sent, last, now),
+        days_unanswered=_days_unanswered(
+            sent if facts.asked_at is None else [at for at in facts.asked_at if at >= window_start],
+            last,
+            now,
+        ),
         ever_interacted=last is not None,
         courses_assigned=facts.courses_assigned,
         courses_attempted=len(attempted),

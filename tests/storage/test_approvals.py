@@ -96,7 +96,7 @@ async def test_approvers_of(database: Database, clock: FixedClock) -> None:
     assert found == {"named": [m2], "by_dept": [m1, m2], "nowhere": [], "no_dept": []}
 
 
-async def test_team_candidates_soonest_first_without_declined_or_reneged(
+async def test_team_candidates_soonest_first_without_declined_or_decided(
     database: Database, clock: FixedClock
 ) -> None:
     now = clock.now()
@@ -144,7 +144,14 @@ async def test_team_candidates_soonest_first_without_declined_or_reneged(
         everyone, everyone_total = await approvals.team_candidates(
             session=session, manager=None, limit=10
         )
-    expected = [pk(early), pk(a), pk(b), pk(joined), pk(undated)]
-    assert [c.id for c in team] == expected and total == 5
+    # Joined is not incoming any more, like reneged and declined.
+    expected = [pk(early), pk(a), pk(b), pk(undated)]
+    assert [c.id for c in team] == expected and total == 4
     assert [c.id for c in page] == expected[2:4]
-    assert pk(outsider) in {c.id for c in everyone} and everyone_total == 6
+    assert pk(outsider) in {c.id for c in everyone} and everyone_total == 5
+    # Given today, those whose first day is past leave too.
+    async with database.session() as session:
+        later, later_total = await approvals.team_candidates(
+            session=session, manager=boss, limit=10, today=date(2026, 6, 20)
+        )
+    assert [c.id for c in later] == [pk(a), pk(b), pk(undated)] and later_total == 3

@@ -226,3 +226,30 @@ async def test_gather_facts_reads_each_table_within_its_window(
     assert quiet.documents_required == frozenset() and quiet.documents == {}
     assert (quiet.has_phone, quiet.has_email, quiet.bound) == (False, True, False)
     assert quiet.recent_scores == []
+
+
+async def test_candidates_past_their_first_day_are_not_scored(
+    database: Database, clock: FixedClock
+) -> None:
+    now = clock.now()
+    today = now.date()
+    async with database.session() as session:
+        waiting = pk(await make_candidate(session, now=now, onboarding_date=today))
+        joined = pk(
+            await make_candidate(
+                session, now=now, name="李四", onboarding_date=today - timedelta(days=1)
+            )
+        )
+        undated = pk(await make_candidate(session, now=now, name="王五"))
+    async with database.session() as session:
+        flags = {
+            cid: await signals.is_active(session=session, candidate_id=cid, today=today)
+            for cid in (waiting, joined, undated)
+        }
+        todo = await signals.unscored_active(
+            session=session, since=now, after_id=0, limit=10, today=today
+        )
+        without_today = await signals.is_active(session=session, candidate_id=joined)
+    assert flags == {waiting: True, joined: False, undated: True}
+    assert [c.id for c in todo] == [waiting, undated]
+    assert without_today  # callers that do not say what day it is see the old rule

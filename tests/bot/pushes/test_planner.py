@@ -255,7 +255,8 @@ async def test_different_profiles_get_different_items(app: App, clock: FixedCloc
     analyst = await bound_candidate(
         app, chat, "ls", "李四", major="金融学", hometown="杭州市", **common
     )
-    await tick(app, local(2026, 6, 2, 10))  # team_intro
+    await tick(app, local(2026, 6, 2, 10))  # the welcome (one ordinary push a day) ...
+    await tick(app, local(2026, 6, 3, 10))  # ... then team_intro
     await tick(app, local(2026, 6, 10, 10))  # onboarding_guide (team_video has lapsed)
     # Both got the welcome (open until the end of 06-02); the rest differs.
     assert await receipts(app, engineer) == {"welcome_all", "team_intro_cs", "guide_out_of_town"}
@@ -337,8 +338,9 @@ async def test_same_tick_twice_and_concurrently_adds_nothing(
     }
 
     # Two planners at once, a week later: team_video (due 06-04) and onboarding_guide (06-08)
-    # are both due; the welcome (06-01 10:00) has just left the cap's 7 days.
-    clock.set(local(2026, 6, 8, 10))
+    # are both due; the welcome (06-01 12:00, two hours after binding) has just left the
+    # cap's 7 days. One ordinary push a day: team_video, the one due first.
+    clock.set(local(2026, 6, 8, 13))
     await asyncio.gather(
         plan_pushes(app.db, app.services, clock.now()),
         plan_pushes(app.db, app.services, clock.now()),
@@ -346,11 +348,9 @@ async def test_same_tick_twice_and_concurrently_adds_nothing(
     rows, got = await snapshot()
     push_keys = [key for _, key in rows if key and key.startswith("push:")]
     assert sorted(push_keys) == sorted(
-        f"push:{i}:{slot}" for i in ids for slot in ("welcome", "team_video", "onboarding_guide")
+        f"push:{i}:{slot}" for i in ids for slot in ("welcome", "team_video")
     )
-    assert got == sorted(
-        (i, item) for i in ids for item in ("welcome_all", "team_video_general", "guide_local")
-    )
+    assert got == sorted((i, item) for i in ids for item in ("welcome_all", "team_video_general"))
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -528,7 +528,8 @@ async def test_manager_welcome_replaces_the_team_video(app: App) -> None:
     marketer = await plain_candidate(
         app, "李四", "ls", offer_date=date(2026, 6, 1), department="市场部"
     )
-    await tick(app, local(2026, 6, 4, 10))
+    await tick(app, local(2026, 6, 4, 10))  # team_intro, still open: one ordinary push a day
+    await tick(app, local(2026, 6, 5, 10))
     welcome = await push_payload(app, f"push:{engineer}:team_video")
     assert welcome is not None
     assert welcome.text == "李强（研发中心负责人）给你录了一段欢迎：\n\n欢迎你们，期待见面！"
@@ -611,7 +612,8 @@ async def test_item_images_are_sent(
     historian = await plain_candidate(app, "Clio", "clio", major="历史学", language="en", **offer)
     artist = await plain_candidate(app, "画家", "art", major="美术学", **offer)
     caplog.set_level(logging.WARNING)
-    await tick(app, local(2026, 6, 2, 10))
+    await tick(app, local(2026, 6, 2, 10))  # the welcome (one ordinary push a day) ...
+    await tick(app, local(2026, 6, 3, 10))  # ... then team_intro
 
     photo = await push_payload(app, f"push:{designer}:team_intro")
     assert photo is not None and photo.text == "**团队介绍·设计**\n\n看看我们的团队。"
@@ -639,8 +641,7 @@ async def test_item_images_are_sent(
     assert [link.label for link in text_only.links] == ["团队主页"]
     assert any("gone.png" in r.getMessage() for r in caplog.records)
 
-    # Delivered (two hours after the welcome, MIN_GAP): the memory chat gets the photo.
-    clock.set(local(2026, 6, 2, 12))
+    # Delivered: the memory chat gets the photo.
     await app.courier.drain()
     files = [(f.kind.value, f.name) for m in chat.sent["design"] for f in m.files]
     assert files == [("photo", "team.png")]

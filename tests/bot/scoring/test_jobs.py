@@ -51,18 +51,22 @@ async def left_unanswered(app: App, clock: FixedClock, candidate: Candidate) -> 
     """Two messages an hour after binding that ``candidate`` never answers: their
     silence counts from then (SILENCE_DAYS later they are flagged)."""
     clock.set(START + timedelta(hours=1))
-    await push(app, candidate)
-    await push(app, candidate)
+    await push(app, candidate, asks=True)
+    await push(app, candidate, asks=True)
 
 
-async def push(app: App, candidate: Candidate) -> None:
-    """A message the bot sent the candidate on its own, delivered now."""
+async def push(app: App, candidate: Candidate, *, asks: bool = False) -> None:
+    """A message the bot sent the candidate on its own, delivered now (with a button
+    when it ``asks`` something)."""
     now = app.clock.now()
+    payload: dict[str, object] = {"text": "push"}
+    if asks:
+        payload["buttons"] = [["好的", "ci:fine"]]
     async with app.db.session() as session:
         row = await outbox.enqueue(
             session=session,
             kind="notice",
-            payload={"text": "push"},
+            payload=payload,
             due_at=now,
             now=now,
             candidate_id=candidate.id,

@@ -89,3 +89,6 @@ def test_unanswered_messages_count_from_the_first_after_their_last_word() -> Non
     two.sent_at = [NOW - timedelta(days=4), NOW - timedelta(days=1)]
     s = aggregate(two, NOW)
     assert (s.days_unanswered, s.days_since_interaction) == (4, 6)
+    # Only messages that asked something count: news and greetings expect no answer.
+    two.asked_at = [NOW - timedelta(days=1)]
+    assert aggregate(two, NOW).days_unanswered == 0
