@@ -20,8 +20,8 @@ p95) from binding to day one; pushes a week (``pushes_per_week`` mean, and the m
 any 7 days); date-bound ``promises`` kept/due (birthdays, holidays, countdowns, the
 manager's welcome); ``state_violations`` (pushes that do not fit the candidate's state,
 by kind); ``night_messages``; ``hr_alerts_per_hr_week``; ``tickets``; the share of
-the candidates still waiting at the end in each risk band; and run ``seconds``. docs/benchmarks.md has
-figures.
+the candidates still waiting at the end in each risk band; and run ``seconds``.
+docs/benchmarks.md has figures.
 """
 
 from __future__ import annotations
