@@ -1,4 +1,5 @@
-"""Questions: free text from a candidate is answered from the FAQ or sent to their HR.
+"""Questions: free text from a candidate is answered from the FAQ or, when they want,
+sent to their HR (noise and thanks get a kind word, not a ticket).
 
 HR answers them in flows/tickets.py."""
 
@@ -9,6 +10,7 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.core.text import number
 from bot.support import tell_admins
+from bot.support.intent import Intent, classify, quote
 from storage import people, questions
 from storage.models import Candidate, Role
 
@@ -26,6 +28,10 @@ async def handle_free_text(ctx: Context) -> bool:
     text = ctx.message.text.strip()
     if not text:
         return False
+    intent = classify(text)
+    if intent is not Intent.QUESTION:
+        ctx.reply(ctx.t(f"questions.{intent.value}"))
+        return True
     match = ctx.services.faq.match(text)
     question = await questions.add_question(
         session=ctx.session,
@@ -35,8 +41,14 @@ async def handle_free_text(ctx: Context) -> bool:
         score=match.score if match else None,
         now=ctx.now,
     )
-    if match is None:
-        await _open_ticket(ctx, candidate, text, question.id)
+    if match is None:  # HR gets it only if the candidate wants: one tap
+        ctx.reply(
+            ctx.t("questions.offer_hr"),
+            buttons=[
+                Button(ctx.t("questions.ask_hr"), f"qh:{question.id}:y"),
+                Button(ctx.t("questions.no_thanks"), f"qh:{question.id}:n"),
+            ],
+        )
         return True
     ctx.reply(
         ctx.t("questions.faq_answer", answer=match.entry.answer.get(ctx.actor.language)),
@@ -71,6 +83,28 @@ async def faq_feedback(ctx: Context, args: list[str]) -> None:
         await _open_ticket(ctx, candidate, question.text, question.id)
 
 
+@router.payload("qh", roles={Role.CANDIDATE})
+async def ask_hr(ctx: Context, args: list[str]) -> None:
+    """``qh:<question>:y|n``: pass a question the FAQ could not answer to HR, or not."""
+    candidate = ctx.actor.candidate
+    question_id = number(args[0]) if len(args) == 2 else None
+    question = (
+        await questions.get_question(session=ctx.session, question_id=question_id)
+        if question_id is not None
+        else None
+    )
+    if candidate is None or question is None or question.candidate_id != candidate.id:
+        ctx.reply(ctx.t("common.button_expired"))
+        return
+    if await questions.ticket_for_question(session=ctx.session, question_id=question.id or 0):
+        ctx.reply(ctx.t("questions.already_forwarded"))
+        return
+    if args[1] != "y":
+        ctx.reply(ctx.t("questions.not_forwarded"))
+        return
+    await _open_ticket(ctx, candidate, question.text, question.id)
+
+
 async def _open_ticket(
     ctx: Context, candidate: Candidate, text: str, question_id: int | None
 ) -> None:
@@ -96,6 +130,6 @@ async def _open_ticket(
     ctx.reply(ctx.t("questions.forwarded", hr=hr.name, hours=ctx.settings.ticket_sla_hours))
     ctx.notify_staff_text(
         hr,
-        ctx.staff_t(hr, "questions.hr_notice", id=ticket.id, name=candidate.name, text=text),
+        ctx.staff_t(hr, "questions.hr_notice", id=ticket.id, name=candidate.name, text=quote(text)),
         (Button(ctx.staff_t(hr, "questions.reply_button"), f"tk:{ticket.id}"),),
     )

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.admins import notify_admins
 from bot.core.context import Services
 from bot.core.messages import Button, Outgoing
+from bot.support.intent import quote
 from storage import outbox, people, questions
 from storage.db import Database
 from storage.models import Candidate, Staff, Ticket
@@ -71,7 +72,7 @@ def _ticket_notice(
         key,
         id=ticket.id,
         name=candidate.name,
-        text=ticket.text,
+        text=quote(ticket.text),
         hours=services.settings.ticket_sla_hours,
     )
     return Outgoing(text, (Button(i18n.t(language, "questions.reply_button"), f"tk:{ticket.id}"),))

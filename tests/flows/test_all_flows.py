@@ -73,6 +73,7 @@ async def test_two_hr_replies_at_once_answer_once(app: App, chat: MemoryAdapter)
     _, code = await add_candidate(app, "张三", hr=hr, offer_status="accepted")
     await chat.say("u1", f"/bind {code}")
     await chat.say("u1", "zzzz qqqq 这个问题没人知道")
+    await chat.tap("u1", "转给 HR")
     ticket = chat.last("hr-wang").text.split("#", 1)[1].split(" ", 1)[0]
     await asyncio.gather(
         chat.say("hr-wang", f"/reply {ticket} 第一种回答"),

@@ -9,6 +9,7 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.runtime.app import App
+from storage import questions
 from storage.models import Candidate, Staff
 from tests.bot.helpers import add_candidate, add_staff
 
@@ -49,7 +50,11 @@ async def test_unknown_question_goes_to_hr_and_reply_command(
     app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate]
 ) -> None:
     replies = await chat.say("u1", "我能带我的猫来上班吗")
+    assert replies == ["这个问题我暂时答不上来。要我转给你的 HR 吗？"]
+    assert not [m for m in chat.sent["hr-wang"] if "#" in m.text]  # nothing yet
+    replies = await chat.tap("u1", "转给 HR")
     assert "转给你的 HR" in replies[0]
+    assert "已经转给 HR" in (await chat.tap("u1", "转给 HR"))[0]  # tapped twice: one ticket
     notice = chat.last("hr-wang").text
     ticket_id = notice.split("#", 1)[1].split(" ", 1)[0]
     await chat.say("hr-wang", f"/reply {ticket_id} 抱歉，办公区不能带宠物")
@@ -63,6 +68,7 @@ async def test_other_hr_cannot_answer(
 ) -> None:
     await add_staff(app, "刘洋", "hr", user="hr-liu")
     await chat.say("u1", "我能带我的猫来上班吗")
+    await chat.tap("u1", "转给 HR")
     ticket_id = chat.last("hr-wang").text.split("#", 1)[1].split(" ", 1)[0]
     assert "找不到你负责的问题" in (await chat.say("hr-liu", f"/reply {ticket_id} 可以"))[0]
     assert not any(m.text == "可以" for m in chat.sent["u1"])
@@ -73,6 +79,7 @@ async def test_overdue_ticket_is_escalated_once(
 ) -> None:
     await add_staff(app, "陈静", "admin", user="admin-chen")
     await chat.say("u1", "我能带我的猫来上班吗")
+    await chat.tap("u1", "转给 HR")
     clock.advance(timedelta(hours=23))
     await app.housekeeping()
     assert not chat.sent["admin-chen"]
@@ -89,3 +96,30 @@ async def test_file_outside_a_flow_gets_a_pointer(
     app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate]
 ) -> None:
     assert "发送「材料」" in (await chat.upload("u1", b"\xff\xd8\xff", name="x.jpg"))[0]
+
+
+async def test_noise_and_thanks_get_a_kind_word_not_a_ticket(
+    app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate]
+) -> None:
+    """The cases from issue 12: none of them reaches HR."""
+    for noise in ("asdfghjkl", "😀😀😀", "？？？", "A", "123"):
+        assert "没太明白你的意思" in (await chat.say("u1", noise))[0], noise
+    assert "不客气" in (await chat.say("u1", "谢谢！"))[0]
+    assert "一两句话" in (await chat.say("u1", "很长的一段话。" * 800))[0]
+    # A real question the FAQ cannot answer is offered, and "no" keeps it here.
+    assert "要我转给你的 HR 吗" in (await chat.say("u1", "今天天气怎么样"))[0]
+    assert "不转了" in (await chat.tap("u1", "不用了"))[0]
+    assert not [m for m in chat.sent["hr-wang"] if "#" in m.text]
+    async with app.db.session() as session:
+        assert await questions.ticket_for_question(session=session, question_id=1) is None
+
+
+async def test_staff_notices_quote_a_long_question_in_part(
+    app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate]
+) -> None:
+    long_question = "请问入职以后的住房补贴怎么申请？" + "我想了解得更详细一些。" * 40
+    await chat.say("u1", long_question)
+    await chat.tap("u1", "转给 HR")
+    notice = chat.last("hr-wang").text
+    assert long_question[:50] in notice and long_question not in notice and "…" in notice
+    assert len(notice) < 450

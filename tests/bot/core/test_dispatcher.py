@@ -93,8 +93,10 @@ async def test_permanent_failure_gives_up(app: App, chat: MemoryAdapter) -> None
 async def test_free_text_from_candidate(app: App, chat: MemoryAdapter) -> None:
     _, code = await add_candidate(app, "张三", offer_status="accepted")
     await chat.say("u1", f"/bind {code}")
-    # Free text is a question: unmatched, with no HR assigned, it goes to the recruiting team.
-    assert "招聘团队" in (await chat.say("u1", "zzzz qqqq"))[0]
+    # Free text is a question: unmatched, it is offered to HR; with no HR assigned, it goes
+    # to the recruiting team.
+    assert "要我转给你的 HR 吗" in (await chat.say("u1", "zzzz qqqq"))[0]
+    assert "招聘团队" in (await chat.tap("u1", "转给 HR"))[0]
 
 
 async def test_webhook_submit_is_processed_once_in_background(
