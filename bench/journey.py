@@ -10,7 +10,8 @@ courier (``App.tick``), with every candidate talking through the memory adapter.
   code that day. Waits from offer to day one are 3 weeks to 3 months; training is on
   day one or up to three days before; documents are due two weeks before day one.
 - Personas: *silent* (binds, then never writes again), *active* (accepts the offer the
-  next morning and answers what has buttons), *slow* (accepts after a week, nothing
+  next morning, answers what has buttons, takes the three courses, submits the documents
+  and answers the survey in the following two weeks), *slow* (accepts after a week, nothing
   else), *decliner* (declines on day two). A fifth have a birthday inside their wait;
   Mid-Autumn Festival and National Day fall in the default window.
 - Half way, the manager of 研发中心 records a text welcome.
@@ -53,7 +54,7 @@ from bot.people.binding import issue_invite
 from bot.runtime.app import App
 from content.calendar import china_holiday
 from run_bot import build_app
-from storage import migrate
+from storage import courses, documents, migrate, surveys
 from storage.db import Database
 from storage.models import (
     Candidate,
@@ -236,6 +237,11 @@ async def act(app: App, chat: Recorder, person: Person, now: datetime) -> None:
             if await _tap(chat, person.user, "接受"):
                 person.accepted_at = now
         return
+    if person.persona == "active" and hour == 21 and person.accepted_at is not None:
+        days = (today - person.accepted_at.astimezone(TZ).date()).days
+        if days in (*COURSE_DAYS, *DOCUMENT_DAYS, SURVEY_DAY):
+            await chat.say(person.user, "进度")  # looks at their progress, then does a task
+            await do_tasks(app, person, days)
     if person.persona == "active" and hour == 20:
         # Answers today's pushes that ask something: the first button.
         for at, message in chat.log[person.user]:
@@ -243,6 +249,58 @@ async def act(app: App, chat: Recorder, person: Person, now: datetime) -> None:
                 if await _tap(chat, person.user, 1):
                     person.answered += 1
                 break
+
+
+# Days after accepting when an active candidate does their tasks (as they would in the
+# chat or the portal): a course on each of these days, documents, the survey.
+COURSE_DAYS = (2, 6, 10)
+DOCUMENT_DAYS = (4, 9)
+SURVEY_DAY = 15
+
+
+async def do_tasks(app: App, person: Person, days: int) -> None:
+    now = app.clock.now()
+    content = app.content
+    async with app.db.session() as session:
+        candidate = await session.get(Candidate, person.candidate_id)
+        assert candidate is not None
+        if days in COURSE_DAYS and COURSE_DAYS.index(days) < len(content.courses):
+            course = content.courses[COURSE_DAYS.index(days)]
+            n = len(course.questions)
+            await courses.record_course_attempt(
+                session=session,
+                candidate_id=person.candidate_id,
+                course_id=course.id,
+                score=n,
+                total=n,
+                passing_score=course.passing_score,
+                points=course.points,
+                now=now,
+            )
+        if days in DOCUMENT_DAYS:
+            items = content.checklists.items_for(candidate.department, candidate.position)
+            half = len(items) // 2
+            for item in items[:half] if days == DOCUMENT_DAYS[0] else items[half:]:
+                await documents.submit_document(
+                    session=session,
+                    candidate_id=person.candidate_id,
+                    item=item.id,
+                    sha256=f"{person.candidate_id:032d}{item.id}"[:64].ljust(64, "0"),
+                    mime_type="image/png",
+                    size=10,
+                    file_name=None,
+                    now=now,
+                )
+        if days == SURVEY_DAY:
+            await surveys.add_survey_response(
+                session=session,
+                candidate_id=person.candidate_id,
+                ratings={"hr_communication": 4, "next_steps": 4, "confidence": 4},
+                looking_forward=None,
+                open_questions=None,
+                other_offers="no",
+                now=now,
+            )
 
 
 async def _tap(chat: Recorder, user: str, label: str | int) -> bool:

@@ -240,12 +240,13 @@ def decide(
         if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
             continue
         due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
-        if held_back(candidate, slot, rows, due_at, tz, cap) and not breaks_silence(
-            candidate, slot, rows, due_at, silence
-        ):
-            continue
-        if not (slot.date_bound or slot.transactional) and makes_room(rows, due_at, promises, cap):
-            continue
+        if not breaks_silence(candidate, slot, rows, due_at, silence):
+            if held_back(candidate, slot, rows, due_at, tz, cap):
+                continue
+            if not (slot.date_bound or slot.transactional) and makes_room(
+                rows, due_at, promises, cap
+            ):
+                continue
         category = category_of(slot)
         plan = _choose(occurrence, category, due_at, state, library, profile, today, received)
         if plan is None:
