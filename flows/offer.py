@@ -1,9 +1,12 @@
-"""Offer confirmation: accept, need more time (until when), or decline (why)."""
+"""Offer confirmation: accept, need more time (until when), or decline (are you sure?
+then why). HR hears of each answer; a question typed meanwhile is answered first."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.text import number
+from bot.support.intent import Intent, classify
 from flows.dates import parse_user_date
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from storage import people
@@ -31,13 +34,54 @@ async def ask_decision(turn: Turn) -> Ask:
 
 
 async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
-    if answer.choice == "accept":
+    choice = answer.choice or _numbered(answer.text)
+    if choice == "accept":
         await _set_status(turn, OfferStatus.ACCEPTED)
+        await _tell_hr(turn, "offer.hr_accepted")
         return Go(END, (turn.t("offer.accepted"),))
-    if answer.choice == "later":
+    if choice == "later":
         return Go("until")
-    if answer.choice == "decline":
+    if choice == "decline":
+        return Go("confirm_decline")
+    if choice is None and classify(answer.text) is Intent.QUESTION:
+        return Stay(_answer_question(turn, answer.text))
+    return Stay(turn.t("flow.hint.choice"))
+
+
+DECISIONS = ("accept", "later", "decline")
+
+
+def _numbered(text: str) -> str | None:
+    """The option typed by its number (1 to 3): this step also takes questions as text."""
+    n = number(text)
+    return DECISIONS[n - 1] if n is not None and 1 <= n <= len(DECISIONS) else None
+
+
+def _answer_question(turn: Turn, text: str) -> str:
+    """A question typed while the offer waits: answered from the FAQ when it can be, then
+    the offer is asked again."""
+    match = turn.ctx.services.faq.match(text)
+    if match is None:
+        return turn.t("offer.question_later")
+    answer = match.entry.answer.get(turn.ctx.actor.language)
+    return turn.t("offer.question_answered", answer=answer)
+
+
+async def ask_confirm_decline(turn: Turn) -> Ask:
+    return Ask(
+        turn.t("offer.confirm_decline", position=turn.candidate.position or "-"),
+        (
+            Option("yes", turn.t("offer.confirm_decline_yes")),
+            Option("no", turn.t("offer.confirm_decline_no")),
+        ),
+    )
+
+
+async def handle_confirm_decline(turn: Turn, answer: Answer) -> Go | Stay:
+    if answer.choice == "yes":
         return Go("reason")
+    if answer.choice == "no":
+        return Go("decide", (turn.t("offer.decline_kept"),))
     return Stay(turn.t("flow.hint.choice"))
 
 
@@ -125,7 +169,17 @@ OFFER_FLOW = Flow(
     timeout=timedelta(days=7),
     steps={
         "decide": Step(
-            ask_decision, handle_decision, frozenset({Accept.CHOICE}), (END, "until", "reason")
+            ask_decision,
+            handle_decision,
+            frozenset({Accept.CHOICE, Accept.TEXT}),
+            (END, "until", "confirm_decline"),
+            hint_key="flow.hint.choice",
+        ),
+        "confirm_decline": Step(
+            ask_confirm_decline,
+            handle_confirm_decline,
+            frozenset({Accept.CHOICE}),
+            ("reason", "decide"),
         ),
         "until": Step(ask_until, handle_until, frozenset({Accept.TEXT}), (END,)),
         "reason": Step(ask_reason, handle_reason, frozenset({Accept.CHOICE}), ("note",)),

@@ -55,6 +55,9 @@ async def test_need_more_time_asks_until_when(app: App, chat: MemoryAdapter) -> 
 async def test_decline_with_reason_and_note_tells_hr(app: App, chat: MemoryAdapter) -> None:
     candidate = await bound(app, chat)
     await chat.tap("u1", "婉拒")
+    assert "确定要婉拒" in chat.last("u1").text  # one more tap before anything happens
+    assert (await reload(app, candidate)).offer_status == "offered"
+    await chat.tap("u1", "确定婉拒")
     assert (
         "请点击下面的按钮" in (await chat.say("u1", "就是不想去"))[0]
     )  # text where a choice is needed
@@ -98,6 +101,7 @@ async def test_restart_resumes_at_the_same_step(
 ) -> None:
     candidate = await bound(app, chat)
     await chat.tap("u1", "婉拒")
+    await chat.tap("u1", "确定婉拒")
     app2, chat2 = await restart()  # the process died; a new one takes over
     replies = await chat2.say("u1", "2")  # the decline-reason step: further study
     assert "补充" in replies[0]
@@ -135,6 +139,7 @@ async def test_two_processes_one_step(app: App, chat: MemoryAdapter, restart: Re
     """Two processes get two different messages for the same step at once."""
     candidate = await bound(app, chat)
     await chat.tap("u1", "婉拒")
+    await chat.tap("u1", "确定婉拒")
     _, chat2 = await restart()
     await asyncio.gather(chat.say("u1", "1"), chat2.say("u1", "4"))
     stored = await reload(app, candidate)
@@ -144,6 +149,31 @@ async def test_two_processes_one_step(app: App, chat: MemoryAdapter, restart: Re
         ("better_offer", "4"),
         ("salary", "1"),
     )
+
+
+async def test_declining_can_be_reconsidered_and_hr_hears_of_acceptance(
+    app: App, chat: MemoryAdapter
+) -> None:
+    candidate = await bound(app, chat)
+    await chat.tap("u1", "婉拒")
+    replies = await chat.tap("u1", "再想想")
+    assert "不着急" in replies[0] and "恭喜" in replies[1]  # back to the decision
+    assert (await reload(app, candidate)).offer_status == "offered"
+    await chat.tap("u1", "接受")
+    assert (await reload(app, candidate)).offer_status == "accepted"
+    assert "接受了 offer" in chat.last("hr-wang").text
+
+
+async def test_a_question_during_the_offer_prompt_is_answered_first(
+    app: App, chat: MemoryAdapter
+) -> None:
+    candidate = await bound(app, chat)
+    replies = await chat.say("u1", "公司有员工宿舍吗？")
+    assert replies[0].startswith("💡") and "再来看看 offer" in replies[0]
+    assert "恭喜" in replies[1]  # and the offer is asked again
+    replies = await chat.say("u1", "我能带我的猫来上班吗")
+    assert "确认完 offer 后再发我一次" in replies[0]
+    assert (await reload(app, candidate)).offer_status == "offered"
 
 
 async def test_pending_approval_offer_is_not_asked(app: App, chat: MemoryAdapter) -> None:
