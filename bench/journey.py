@@ -363,15 +363,14 @@ async def audit(
         if person.bound_at is None:
             continue
         got = [(at, m) for at, m in chat.log[person.user]]
-        for at, _ in got:
-            hour = at.astimezone(TZ).hour
-            if hour >= NIGHT[0] or hour < NIGHT[1]:
-                found.night += 1
         day_one = local(person.onboarding, 0)
         stop = min(day_one, end)
         pushes = [r for r in by_candidate[person.candidate_id] if r.sent_at is not None]
         for row in pushes:
             assert row.sent_at is not None
+            hour = row.sent_at.astimezone(TZ).hour
+            if row.category and (hour >= NIGHT[0] or hour < NIGHT[1]):
+                found.night += 1  # a scheduled message at night (replies may come any time)
             message = Outgoing.from_json(row.payload)
             if person.declined_at and row.sent_at > person.declined_at:
                 found.violations["after_decline"] += 1

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     silence_days: int = Field(default=3, ge=1, le=60)
     offer_approval_sla_days: int = Field(default=2, ge=1, le=60)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # Saturday and Sunday digests only when a question waits past TICKET_SLA_HOURS.
+    digest_weekends: bool = False
     log_level: str = "INFO"
 
     telegram_bot_token: str | None = None

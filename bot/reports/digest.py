@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,6 +51,10 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
             assert hr.id is not None
             if not await people.identities_of(session=session, staff_id=hr.id):
                 continue  # not reachable yet; they get the day's digest once they bind
+            weekend = local.weekday() >= 5 and not settings.digest_weekends
+            # Weekends: only when a candidate is waiting for an answer past the SLA.
+            if weekend and not await _tickets(session, services, hr.language, hr.id, day.now):
+                continue
             text = await compose(session, services, hr, day.now)
             await outbox.enqueue(
                 session=session,
@@ -83,10 +88,17 @@ async def compose(session: AsyncSession, services: Services, hr: Staff, now: dat
         _approvals(services, lang, candidates, now),
     ]
     body = [s for s in sections if s]
+    greeting = i18n.t(lang, f"digest.greeting.{_part_of_day(now, settings.timezone)}")
+    values = {"name": hr.name, "date": today.isoformat(), "greeting": greeting}
     if not body:
-        return i18n.t(lang, "digest.calm", name=hr.name, date=today.isoformat())
-    head = i18n.t(lang, "digest.title", name=hr.name, date=today.isoformat())
+        return i18n.t(lang, "digest.calm", **values)
+    head = i18n.t(lang, "digest.title", **values)
     return "\n\n".join([head, *body])
+
+
+def _part_of_day(now: datetime, tz: ZoneInfo) -> str:
+    hour = now.astimezone(tz).hour
+    return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
 
 
 async def _high_risk(

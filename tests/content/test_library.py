@@ -108,7 +108,8 @@ def test_slot_times_outside_quiet_hours(pack: ContentPack) -> None:
         hour = int(slot.at[:2])
         assert 9 <= hour < 21, slot.id
         greeting = slot.anchor in ("birthday", "holiday")
-        assert slot.max_delay_days == 0 if greeting else 0 <= slot.max_delay_days <= 4
+        longest = 6 if slot.id == "checkin" else 4  # the check-in may wait out its week
+        assert slot.max_delay_days == 0 if greeting else 0 <= slot.max_delay_days <= longest
 
 
 def test_holiday_slots_resolve_to_2026_dates(pack: ContentPack) -> None:

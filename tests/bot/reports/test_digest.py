@@ -185,3 +185,28 @@ async def test_all_calm_in_english(app: App, chat: MemoryAdapter, clock: FixedCl
         await people.bind_identity(session=session, identity=identity, staff_id=late.id)
     await _run(app, clock)
     assert "一切平稳" in chat.last("hr-late").text
+
+
+async def test_weekends_are_quiet_unless_a_question_waits_and_the_greeting_fits_the_hour(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    zhang = await _candidate(app, "张三", hr)
+    saturday = START + timedelta(days=5)  # 2026-06-06, 10:00 in Shanghai
+    clock.set(saturday)
+    await _run(app, clock)
+    assert "hr-wang" not in chat.sent  # nothing urgent on a Saturday: no digest
+    async with app.db.session() as session:
+        await questions.open_ticket(
+            session=session,
+            candidate_id=zhang.id or 0,
+            hr_id=hr.id,
+            text="宿舍几人间？",
+            question_id=None,
+            now=saturday - timedelta(days=2),
+        )
+    clock.set(saturday + timedelta(hours=6, minutes=28))  # started late: 16:28
+    await _run(app, clock)
+    text = chat.last("hr-wang").text
+    assert text.startswith("☀️ 王芳，下午好！")  # not "早上好" in the afternoon
+    assert "宿舍几人间" in text or "问题" in text
