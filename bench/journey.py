@@ -229,6 +229,7 @@ async def act(app: App, chat: Recorder, person: Person, now: datetime) -> None:
         if person.persona == "decliner" and days == 1:
             await chat.say(person.user, "/offer")
             await _tap(chat, person.user, "婉拒")
+            await _tap(chat, person.user, "确定婉拒")  # yes, sure
             await _tap(chat, person.user, 1)  # the first reason
             await _tap(chat, person.user, 1)  # no note: skip
             person.declined_at = now

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.context import Context
+from bot.core.messages import Button
+from bot.core.paging import Page, page_number
 from bot.core.router import Router
 from bot.core.text import number
-from bot.people.scope import may_see
+from bot.people.scope import hr_scope, may_see
+from bot.support.intent import quote
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Stay, Step, Turn
 from storage import people, questions
 from storage.models import Candidate, Role, Ticket, TicketStatus
@@ -52,7 +55,7 @@ async def _answer(ctx: Context, ticket: Ticket, candidate: Candidate, text: str)
 async def reply_command(ctx: Context, args: str) -> None:
     ticket_id, _, text = args.strip().partition(" ")
     if not ticket_id or not text.strip():
-        ctx.reply(ctx.t("questions.reply_usage"))
+        await open_questions(ctx, 1)  # the list, oldest first, with reply buttons
         return
     found = await _ticket_in_scope(ctx, ticket_id)
     if found is None:
@@ -63,6 +66,45 @@ async def reply_command(ctx: Context, args: str) -> None:
         ctx.reply(ctx.t("questions.already_answered", answer=ticket.answer or ""))
         return
     await _answer(ctx, ticket, candidate, text.strip())
+
+
+REPLY_PAGE = 10
+
+
+async def open_questions(ctx: Context, requested: int) -> None:
+    """The open questions in scope, oldest first, ten a page, each with a reply button."""
+    scope = hr_scope(ctx)
+    total = await questions.count_open_tickets(session=ctx.session, hr_id=scope)
+    if total == 0:
+        ctx.reply(ctx.t("questions.none_open"))
+        return
+    page = Page.of(requested, size=REPLY_PAGE, total=total)
+    rows = await questions.open_tickets(
+        session=ctx.session, hr_id=scope, offset=page.offset, limit=page.size
+    )
+    lines = [ctx.t("questions.open_title", total=total, page=page.number, pages=page.pages)]
+    buttons = []
+    for ticket, candidate in rows:
+        waited = max(0, int((ctx.now - ticket.created_at).total_seconds() // 3600))
+        lines.append(
+            ctx.t(
+                "questions.open_line",
+                id=ticket.id,
+                name=candidate.name,
+                hours=waited,
+                text=quote(ticket.text, 80),
+            )
+        )
+        buttons.append(Button(ctx.t("questions.reply_to", id=ticket.id), f"tk:{ticket.id}"))
+    if page.has_next:
+        buttons.append(Button(ctx.t("common.next_page"), f"rq:{page.number + 1}"))
+    lines.append(ctx.t("questions.reply_usage"))
+    ctx.reply("\n".join(lines), buttons=buttons)
+
+
+@router.payload("rq", roles=ANSWERERS)
+async def open_questions_page(ctx: Context, args: list[str]) -> None:
+    await open_questions(ctx, page_number(args[0] if args else None))
 
 
 @router.payload("tk", roles=ANSWERERS)

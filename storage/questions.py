@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.locks import locked
-from storage.models import Question, Ticket, TicketStatus
+from storage.models import Candidate, Question, Ticket, TicketStatus
 
 
 async def add_question(
@@ -101,3 +102,36 @@ async def mark_escalated(*, session: AsyncSession, ticket: Ticket, now: datetime
     ticket.escalated_at = now
     session.add(ticket)
     await session.flush()
+
+
+def _open_in_scope(hr_id: int | None) -> list[Any]:
+    where: list[Any] = [Ticket.status == TicketStatus.OPEN.value]
+    if hr_id is not None:
+        where.append(col(Candidate.hr_id) == hr_id)
+    return where
+
+
+async def count_open_tickets(*, session: AsyncSession, hr_id: int | None) -> int:
+    """Open tickets of this HR's candidates (everyone's when None)."""
+    stmt = (
+        select(func.count())
+        .select_from(Ticket)
+        .join(Candidate, col(Candidate.id) == col(Ticket.candidate_id))
+        .where(*_open_in_scope(hr_id))
+    )
+    return int((await session.exec(stmt)).one())
+
+
+async def open_tickets(
+    *, session: AsyncSession, hr_id: int | None, offset: int, limit: int
+) -> Sequence[tuple[Ticket, Candidate]]:
+    """A page of the open tickets of this HR's candidates, oldest first, with the candidate."""
+    stmt = (
+        select(Ticket, Candidate)
+        .join(Candidate, col(Candidate.id) == col(Ticket.candidate_id))
+        .where(*_open_in_scope(hr_id))
+        .order_by(col(Ticket.created_at), col(Ticket.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(ticket, candidate) for ticket, candidate in (await session.exec(stmt)).all()]

@@ -60,7 +60,7 @@ async def test_unknown_question_goes_to_hr_and_reply_command(
     await chat.say("hr-wang", f"/reply {ticket_id} 抱歉，办公区不能带宠物")
     assert "办公区不能带宠物" in chat.last("u1").text
     assert "已经回复过了" in (await chat.say("hr-wang", f"/reply {ticket_id} 再说一次"))[0]
-    assert "用法" in (await chat.say("hr-wang", "/reply"))[0]
+    assert "没有待回复的问题" in (await chat.say("hr-wang", "/reply"))[0]
 
 
 async def test_other_hr_cannot_answer(
@@ -123,3 +123,23 @@ async def test_staff_notices_quote_a_long_question_in_part(
     notice = chat.last("hr-wang").text
     assert long_question[:50] in notice and long_question not in notice and "…" in notice
     assert len(notice) < 450
+
+
+async def test_reply_alone_lists_open_questions_oldest_first_with_buttons(
+    app: App, chat: MemoryAdapter, clock: FixedClock, people: tuple[Staff, Candidate]
+) -> None:
+    for n in range(12):
+        await chat.say("u1", f"第 {n} 个问题：能不能带宠物{n}号来上班")
+        await chat.tap("u1", "转给 HR")
+        clock.advance(timedelta(hours=1))
+    listing = (await chat.say("hr-wang", "回复"))[0]
+    assert "共 12 个" in listing and "第 1/2 页" in listing
+    assert listing.index("第 0 个问题") < listing.index("第 9 个问题")  # oldest first
+    assert "第 10 个问题" not in listing and "用法" in listing
+    buttons = [b.label for b in chat.last("hr-wang").buttons]
+    assert buttons[:2] == ["回复 #1", "回复 #2"] and buttons[-1].startswith("下一页")
+    second = (await chat.tap("hr-wang", "下一页"))[0]
+    assert "第 2/2 页" in second and "第 11 个问题" in second
+    # Another HR sees none of them.
+    await add_staff(app, "刘洋", "hr", user="hr-liu")
+    assert "没有待回复的问题" in (await chat.say("hr-liu", "/reply"))[0]
