@@ -26,7 +26,8 @@ is used. Then, with a FixedClock at Monday 2026-06-01 11:00 Asia/Shanghai:
 - ``plan_catch_up``: Friday 16:59, what came due since Monday in one tick (as
   after a four-day outage);
 - ``plan_weekly``: Friday 17:00, when the weekly digest slot opens for everyone:
-  the largest burst the shipped journey makes, limited by the weekly cap.
+  the largest burst the shipped journey makes, limited by the weekly cap and one
+  ordinary push a day (after the catch-up tick, most digests wait for Saturday).
 
 It prints one JSON line: ``db``, ``candidates``, ``rows``, ``seconds`` (the whole
 run, seeding included), ``rows_per_second`` (the ``drain`` phase) and ``phases``

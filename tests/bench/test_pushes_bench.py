@@ -32,15 +32,19 @@ async def test_every_phase_runs_on_both_databases(database: Database) -> None:
     phases = result["phases"]
     assert set(phases) == PHASES
     assert all(phase["seconds"] >= 0 for phase in phases.values())
-    # A fresh database with offers over 60 days: some candidates have a slot open and get rows.
-    assert 0 < phases["plan_due"]["candidates_open"] < 60
+    # A fresh database with offers over 60 days: candidates have slots open (last week's
+    # check-in is open until Monday's end for all of them) and get rows.
+    assert 0 < phases["plan_due"]["candidates_open"] <= 60
     assert phases["plan_due"]["rows"] > 0
     assert phases["plan_again"]["rows"] == 0  # the same tick again writes nothing
     assert phases["plan_steady"]["rows"] == 0  # an hour later nothing new is due
     assert phases["drain_planned"]["sent"] > 0
     assert phases["drain"]["sent"] == phases["drain"]["rows"] == 15
     assert phases["dispatch"]["messages"] == 3 and phases["dispatch"]["no_reply"] == 0
-    assert phases["plan_weekly"]["rows"] > 0  # Friday's digest
+    # Friday's digest opens for everyone; after the catch-up tick wrote the week's pushes
+    # that afternoon, one ordinary push a day holds it to Saturday: the phase measures the
+    # planner's work with every candidate's slot open, not rows.
+    assert phases["plan_weekly"]["candidates_open"] > 0
 
 
 def test_command_prints_one_json_line() -> None:
