@@ -12,7 +12,7 @@ from bot.core.text import number
 from bot.support import tell_admins
 from bot.support.intent import Intent, classify, quote
 from storage import people, questions
-from storage.models import Candidate, Role
+from storage.models import Candidate, Question, Role
 
 router = Router()
 
@@ -60,18 +60,25 @@ async def handle_free_text(ctx: Context) -> bool:
     return True
 
 
-@router.payload("faq", roles={Role.CANDIDATE})
-async def faq_feedback(ctx: Context, args: list[str]) -> None:
+async def _own_question(ctx: Context, args: list[str]) -> tuple[Candidate, Question] | None:
+    """The candidate and their question named by a button's ``<id>:<answer>``, or None."""
     candidate = ctx.actor.candidate
     question_id = number(args[0]) if len(args) == 2 else None
-    question = (
-        await questions.get_question(session=ctx.session, question_id=question_id)
-        if question_id is not None
-        else None
-    )
-    if candidate is None or question is None or question.candidate_id != candidate.id:
+    if candidate is None or question_id is None:
+        return None
+    question = await questions.get_question(session=ctx.session, question_id=question_id)
+    if question is None or question.candidate_id != candidate.id:
+        return None
+    return candidate, question
+
+
+@router.payload("faq", roles={Role.CANDIDATE})
+async def faq_feedback(ctx: Context, args: list[str]) -> None:
+    found = await _own_question(ctx, args)
+    if found is None:
         ctx.reply(ctx.t("common.button_expired"))
         return
+    candidate, question = found
     if question.helpful is not None:
         ctx.reply(ctx.t("questions.feedback_done"))
         return
@@ -86,16 +93,11 @@ async def faq_feedback(ctx: Context, args: list[str]) -> None:
 @router.payload("qh", roles={Role.CANDIDATE})
 async def ask_hr(ctx: Context, args: list[str]) -> None:
     """``qh:<question>:y|n``: pass a question the FAQ could not answer to HR, or not."""
-    candidate = ctx.actor.candidate
-    question_id = number(args[0]) if len(args) == 2 else None
-    question = (
-        await questions.get_question(session=ctx.session, question_id=question_id)
-        if question_id is not None
-        else None
-    )
-    if candidate is None or question is None or question.candidate_id != candidate.id:
+    found = await _own_question(ctx, args)
+    if found is None:
         ctx.reply(ctx.t("common.button_expired"))
         return
+    candidate, question = found
     if await questions.ticket_for_question(session=ctx.session, question_id=question.id or 0):
         ctx.reply(ctx.t("questions.already_forwarded"))
         return
