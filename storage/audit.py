@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEntry
@@ -31,6 +31,10 @@ async def record(
             at=now,
         )
     )
+
+
+async def count(*, session: AsyncSession) -> int:
+    return int((await session.exec(select(func.count()).select_from(AuditEntry))).one())
 
 
 async def latest(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.messages import Button
-from bot.core.paging import offset_of, page_number
+from bot.core.paging import Page, page_number
 from bot.core.router import Router
 from bot.handlers.hr import (
     band_text,
@@ -44,19 +44,18 @@ def _detail(ctx: Context, action: str, detail: str) -> str:
     return ctx.t("audit.detail", detail=text) if text else ""
 
 
-async def audit_page(ctx: Context, page: int) -> None:
-    entries = list(
-        await audit.latest(
-            session=ctx.session, limit=AUDIT_PAGE + 1, offset=offset_of(page, AUDIT_PAGE)
-        )
-    )
-    if not entries:
+async def audit_page(ctx: Context, requested: int) -> None:
+    total = await audit.count(session=ctx.session)
+    if total == 0:
         ctx.reply(ctx.t("audit.empty"))
         return
-    more = len(entries) > AUDIT_PAGE
+    shown = Page.of(requested, size=AUDIT_PAGE, total=total)  # past the end: the last page
+    page = shown.number
+    entries = list(await audit.latest(session=ctx.session, limit=AUDIT_PAGE, offset=shown.offset))
+    more = shown.has_next
     keys = ctx.services.i18n.keys(ctx.services.i18n.language(ctx.actor.language))
-    lines = [ctx.t("audit.title", page=page)]
-    for entry in entries[:AUDIT_PAGE]:
+    lines = [ctx.t("audit.title", page=page, pages=shown.pages, total=total)]
+    for entry in entries:
         target = "-"
         if entry.candidate_id is not None:
             candidate = await people.get_candidate(
