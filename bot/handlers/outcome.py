@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from bot.core.context import Context
+from bot.core.messages import Button
 from bot.core.router import Router
+from bot.core.text import number
 from bot.handlers.hr import (
     features,
     record_audit,
 )
-from bot.people.scope import STAFF_VIEW, find_in_scope
+from bot.people.scope import STAFF_VIEW, find_in_scope, may_see
 from bot.scoring import jobs as score_jobs
-from storage import outcomes
+from storage import outcomes, people
 from storage.models import (
     Candidate,
 )
@@ -78,10 +80,44 @@ async def outcome_command(ctx: Context, args: str) -> None:
     if not matches:
         ctx.reply(ctx.t("status.not_found", name=name))
     elif len(matches) == 1:
-        ctx.reply(await record_candidate_outcome(ctx, matches[0], outcome, reason))
+        candidate = matches[0]
+        early = candidate.onboarding_date is not None and candidate.onboarding_date > ctx.today
+        if outcome == outcomes.JOINED and early:  # joined before their first day? ask first
+            ctx.reply(
+                ctx.t(
+                    "outcome.confirm_early",
+                    name=candidate.name,
+                    date=candidate.onboarding_date,
+                    days=(candidate.onboarding_date - ctx.today).days,  # type: ignore[operator]
+                ),
+                buttons=[
+                    Button(ctx.t("outcome.confirm_yes"), f"oj:{candidate.id}"),
+                    Button(ctx.t("outcome.confirm_no"), "oj:no"),
+                ],
+            )
+            return
+        ctx.reply(await record_candidate_outcome(ctx, candidate, outcome, reason))
     else:
         await ctx.services.flows.start(
             ctx,
             "outcome_pick",
             {"ids": [c.id for c in matches[:10]], "outcome": outcome, "reason": reason},
         )
+
+
+@router.payload("oj", roles=STAFF_VIEW)
+async def confirm_early_join(ctx: Context, args: list[str]) -> None:
+    """``oj:<candidate>``: yes, they joined before the date on record; ``oj:no``: not yet."""
+    if args == ["no"]:
+        ctx.reply(ctx.t("outcome.not_recorded"))
+        return
+    wanted = number(args[0]) if len(args) == 1 else None
+    candidate = (
+        await people.get_candidate(session=ctx.session, candidate_id=wanted)
+        if wanted is not None
+        else None
+    )
+    if candidate is None or not may_see(ctx, candidate):
+        ctx.reply(ctx.t("common.button_expired"))
+        return
+    ctx.reply(await record_candidate_outcome(ctx, candidate, outcomes.JOINED, ""))

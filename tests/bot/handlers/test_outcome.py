@@ -31,7 +31,14 @@ async def test_outcome_records_score_features_and_stops_pushes(
         )
     assert "用法" in (await chat.say("hr-a", "/outcome 张三"))[0]
     assert "请写上原因" in (await chat.say("hr-a", "/outcome 张三 reneged"))[0]
-    reply = (await chat.say("hr-a", "结果 张三 已入职"))[0]
+    # Before the start date on record, "joined" is asked about first.
+    ask = (await chat.say("hr-a", "结果 张三 已入职"))[0]
+    assert ask == "张三 的入职日期是 2026-07-01，还有 30 天才到。确定现在就记录为已入职吗？"
+    assert "没有记录" in (await chat.tap("hr-a", "先不记录"))[0]
+    async with app.db.session() as session:
+        assert await outcomes.get_outcome(session=session, candidate_id=zhang.id or 0) is None
+    await chat.say("hr-a", "结果 张三 已入职")
+    reply = (await chat.tap("hr-a", "确定，已入职"))[0]
     assert reply.startswith("已登记：张三 已入职")
     fresh = await latest_snapshot(app, zhang)
     async with app.db.session() as session:

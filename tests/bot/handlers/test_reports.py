@@ -57,6 +57,7 @@ async def test_risk_leaves_out_candidates_with_an_outcome(
     await save_score(app, team["wang"], 30, "high")
     await save_score(app, team["zhang"], 40, "high")
     await chat.say("hr-a", "/outcome 王五 入职")
+    await chat.tap("hr-a", "确定，已入职")  # before their start date: asked first
     reply = (await chat.say("hr-a", "/risk high"))[0]
     assert "张三" in reply and "王五" not in reply
 
@@ -76,6 +77,7 @@ async def test_stats_sends_a_chart_and_a_summary(
     )
     await add_candidate(app, "周九", hr=hr_a, phone="+8613800138009", offer_status="accepted")
     await chat.say("hr-a", "/outcome 周九 入职")
+    await chat.tap("hr-a", "确定，已入职")
     await chat.say("hr-a", "/outcome 王五 放弃 家里希望回老家")
     await chat.say("u-zhang", "进度")  # an interaction today
     replies_before = len(chat.sent["hr-a"])
