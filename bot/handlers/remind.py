@@ -79,7 +79,7 @@ async def send_reminder(ctx: Context, candidate: Candidate, missing: Missing, ki
         now=ctx.now,
         candidate_id=candidate.id,
         category=OutboxCategory.REMINDER.value,
-        dedupe_key=f"remind:{candidate.id}:{kind}:{local_day}",
+        dedupe_key=f"remind:{candidate.id}:{local_day}",  # one a day, whatever the kind
     )
     if row is not None:
         ctx.outbox_ids.append(row)
@@ -121,11 +121,15 @@ async def remind_one(ctx: Context, candidate: Candidate) -> None:
 
 
 async def remind_targets(ctx: Context, kind: str) -> tuple[list[tuple[Candidate, Missing]], int]:
-    """In-scope candidates missing something of ``kind``; and how many of them are unbound."""
+    """In-scope candidates missing something of ``kind``; and how many of them are unbound.
+
+    Documents and courses are asked of those who accepted their offer only."""
     found: list[tuple[Candidate, Missing]] = []
     unbound = 0
     for candidate in await people.list_candidates(session=ctx.session, hr_id=hr_scope(ctx)):
         assert candidate.id is not None
+        if candidate.offer_status != OfferStatus.ACCEPTED.value:
+            continue
         if await closed(ctx, candidate):
             continue
         missing = await missing_items(ctx, candidate, candidate.language)

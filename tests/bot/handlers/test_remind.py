@@ -8,6 +8,7 @@ from typing import Any
 from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.runtime.app import App
+from storage import people
 from storage.models import (
     OutboxCategory,
 )
@@ -46,8 +47,20 @@ async def test_remind_groups_preview_confirm_and_double_tap(
     app: App, chat: MemoryAdapter, team: dict[str, Any]
 ) -> None:
     hr_a = team["hr_a"]
-    extra, code = await add_candidate(app, "赵六", hr=hr_a, phone="+8613800138006")
+    extra, code = await add_candidate(
+        app, "赵六", hr=hr_a, phone="+8613800138006", offer_status="accepted"
+    )
     await chat.say("u-zhao", f"/bind {code}")
+    _, code = await add_candidate(app, "钱七", hr=hr_a, phone="+8613800138007")
+    await chat.say("u-qian", f"/bind {code}")  # has not accepted yet: not asked for documents
+    async with app.db.session() as session:
+        for accepted in (team["zhang"], team["wang"]):
+            await people.save_candidate(
+                session=session,
+                candidate=accepted,
+                fields={"offer_status": "accepted"},
+                now=app.clock.now(),
+            )
     preview = (await chat.say("hr-a", "/remind 缺材料"))[0]
     assert "将提醒 2 位材料还没交齐的候选人：张三、赵六" in preview
     assert "另有 1 位还没绑定" in preview  # 王五
@@ -58,7 +71,7 @@ async def test_remind_groups_preview_confirm_and_double_tap(
     for candidate in (team["zhang"], extra):
         rows = [r for r in await outbox_rows(app, candidate) if r.category == "reminder"]
         assert len(rows) == 1 and rows[0].dedupe_key is not None
-        assert rows[0].dedupe_key.endswith(":docs:2026-06-01")
+        assert rows[0].dedupe_key.endswith(":2026-06-01")  # one reminder a day, any kind
     await app.courier.drain()
     docs_only = chat.last("u-zhao").text
     assert "提交材料" in docs_only and "培训课程" not in docs_only
