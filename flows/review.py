@@ -10,6 +10,7 @@ from bot.core.paging import Page, offset_of, page_number
 from bot.core.router import Router
 from bot.core.text import number, safe_filename
 from bot.core.uploads import ACCEPTED, FileStore
+from bot.handlers.hr import record_audit
 from bot.people.scope import hr_scope, may_see
 from content import ChecklistItem
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
@@ -203,6 +204,7 @@ async def review_view(ctx: Context, args: list[str]) -> None:
         ctx.reply(ctx.t("review.not_found"))
         return
     document, candidate = found
+    await record_audit(ctx, "document", candidate_id=candidate.id, detail=document.item)
     status = ctx.t(f"docs.state.{document.status}")
     ctx.reply(
         ctx.t(

@@ -13,7 +13,7 @@ from sqlmodel import select
 from adapters.memory import MemoryAdapter
 from bot.core.messages import AttachmentKind
 from bot.runtime.app import App
-from storage import documents
+from storage import audit, documents
 from storage.models import Candidate, Document, Staff
 from tests.bot.helpers import add_candidate, add_staff
 from tests.flows.conftest import Restart
@@ -189,6 +189,9 @@ async def test_review_lists_oldest_first_paged_and_scoped(
     assert "目前没有待审核的材料" in (await chat.say("hr-liu", "/review"))[0]
     viewed = await chat.tap("hr-wang", "查看 2")
     assert "身份证反面" in viewed[0] and chat.last("hr-wang").files
+    async with app.db.session() as session:  # opening a file is on the record
+        [entry] = [e for e in await audit.latest(session=session) if e.action == "document"]
+    assert (entry.actor, entry.detail) == ("王芳", "id_back")
     # Another HR cannot view or approve these files by replaying a payload.
     view = next(b for b in chat.last("hr-wang").buttons if "通过" in b.label)
     await chat.dispatch(chat.incoming("hr-liu", "x", payload=view.payload))
