@@ -237,7 +237,8 @@ async def _finish(turn: Turn, course: Course, score: int) -> str:
         "total_points": sum(r.points_awarded for r in results),
     }
     if score < course.passing_score:
-        key = "quiz.failed"
+        # One short of passing is "nearly"; further off, an encouragement to read again.
+        key = "quiz.failed" if course.passing_score - score <= 1 else "quiz.failed_far"
     elif awarded:
         key = "quiz.passed"
     else:

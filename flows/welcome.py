@@ -230,7 +230,10 @@ async def ask_preview(turn: Turn) -> Ask:
         turn.t("welcome.preview", message=shown.text),
         (
             Option("confirm", turn.t("welcome.confirm")),
-            Option("redo", turn.t("welcome.redo")),
+            Option(
+                "redo",
+                turn.t("welcome.rewrite" if draft.get("kind") == "text" else "welcome.redo"),
+            ),
             Option("cancel", turn.t("welcome.cancel")),
         ),
         files=shown.files,

@@ -68,6 +68,22 @@ _MARKUP = re.compile(rb"<\s*(html|script|svg|iframe|body|!doctype)", re.IGNORECA
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"}
 
 
+_CLAIMS = {
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "heic": "image/heic",
+}
+
+
+def _claimed_type(name: str | None) -> str | None:
+    """The accepted type a file's name claims by its extension, if any."""
+    if not name or "." not in name:
+        return None
+    return _CLAIMS.get(name.rsplit(".", 1)[-1].lower())
+
+
 def check_upload(data: bytes, *, max_mb: int, name: str | None = None) -> CheckedFile:
     """Accept JPEG, PNG, PDF or HEIC that is not empty, not too large, parses whole as
     its type and carries nothing active. Images are decoded within :data:`MAX_PIXELS`
@@ -81,6 +97,10 @@ def check_upload(data: bytes, *, max_mb: int, name: str | None = None) -> Checke
     kind = filetype.guess(data)
     mime = kind.mime if kind is not None else None
     if mime not in ACCEPTED or _MARKUP.search(data[:4096]):
+        claimed = _claimed_type(name)
+        if claimed is not None and claimed != mime:  # named .pdf, but it is not a PDF
+            suffix = (name or "").rsplit(".", 1)[-1].lower()
+            raise UploadRejected("upload.not_really", ext=f".{suffix}", kind=suffix.upper())
         raise UploadRejected("upload.wrong_type")
     if mime in ("image/jpeg", "image/png"):
         data = normalise_image(data, "JPEG" if mime == "image/jpeg" else "PNG")

@@ -222,9 +222,15 @@ async def render_status(ctx: Context, candidate: Candidate) -> None:
         ("onboarding", candidate.onboarding_date),
     ):
         if when is not None:
-            lines.append(
-                ctx.t(f"status.{key}", date=when.isoformat(), days=(when - ctx.today).days)
+            days = (when - ctx.today).days
+            relative = (
+                ctx.t("status.days_ahead", days=days)
+                if days > 0
+                else ctx.t("status.today")
+                if days == 0
+                else ctx.t("status.days_ago", days=-days)
             )
+            lines.append(ctx.t(f"status.{key}", date=when.isoformat(), when=relative))
     await record_audit(ctx, "view", candidate_id=candidate.id)
     ctx.reply("\n".join(lines))
 

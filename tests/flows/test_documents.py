@@ -109,7 +109,7 @@ async def test_reject_with_reason_and_resubmit(
 @pytest.mark.parametrize(
     ("data", "name", "expected"),
     [
-        (EXE, "diploma.pdf", "格式不支持"),
+        (EXE, "diploma.pdf", "不是真正的 PDF"),  # renamed: says so
         (b"", "empty.jpg", "文件是空的"),
         (jpeg()[:200], "cut.jpg", "已损坏"),
         (b"%PDF-1.4\n garbage garbage", "broken.pdf", "已损坏"),

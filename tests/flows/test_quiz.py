@@ -139,6 +139,7 @@ async def test_fail_retake_and_pass_award_points_once(app: App, chat: MemoryAdap
     replies = await answer_all(chat, wrong(app, "culture"))
     assert "答错了" in replies[0]
     assert "得分 0/4" in replies[1] and "答对 3 道才算通过" in replies[1]
+    assert "还差一点" not in replies[1]  # 0 of 3 needed is not "nearly"
     result = await result_of(app, candidate, "culture")
     assert result is not None
     assert (result.passed, result.points_awarded, result.attempts) == (False, 0, 1)

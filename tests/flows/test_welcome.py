@@ -94,7 +94,11 @@ async def test_text_welcome_preview_and_confirm(
     assert "新同学收到的是这样的" in preview
     assert "李强（研发中心负责人）给你写了一段欢迎：" in preview  # as the day-3 push says
     assert "期待和你一起做 AI 平台" in preview
-    assert [b.label for b in chat.last("mgr-li").buttons] == ["确认发布", "重新录制", "取消"]
+    assert [b.label for b in chat.last("mgr-li").buttons] == [
+        "确认发布",
+        "重新写",
+        "取消",
+    ]  # a text: rewrite
     assert await stored(app) is None  # nothing stored before the confirmation
     done = (await chat.tap("mgr-li", "确认发布"))[0]
     assert "欢迎语已发布（第 1 版）" in done
@@ -219,7 +223,7 @@ async def test_redo_and_cancel_change_nothing(
 ) -> None:
     await chat.say("mgr-li", "/welcome")
     await chat.say("mgr-li", "草稿一")
-    assert "请发送给研发中心" in (await chat.tap("mgr-li", "重新录制"))[0]
+    assert "请发送给研发中心" in (await chat.tap("mgr-li", "重新写"))[0]
     preview = (await chat.say("mgr-li", "草稿二"))[0]
     assert "草稿二" in preview and "草稿一" not in preview
     assert "已取消，欢迎语没有改动" in (await chat.tap("mgr-li", "取消"))[0]

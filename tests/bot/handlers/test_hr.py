@@ -41,6 +41,10 @@ async def test_status_shows_score_breakdown_trend_and_is_audited(
     assert "已绑定" in text and "最近互动 2026-06-01 10:00" in text
     assert "培训日期：2026-06-20（19 天后）" in text
     assert ("王芳", "view", zhang.id, "") in await audit_rows(app)
+    # A date already past reads as such, not "-19 天后".
+    app.clock.set(NOW + timedelta(days=38))  # type: ignore[attr-defined]
+    later = (await chat.say("hr-a", "/status 张三"))[0]
+    assert "培训日期：2026-06-20（已过去 19 天）" in later and "-19" not in later
 
 
 async def test_status_in_english_for_english_staff(
