@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.admins import notify_admins
 from bot.core.context import Actor, Context, Services
 from bot.core.i18n import I18n
 from bot.core.messages import Button, Outgoing
@@ -151,14 +152,14 @@ def _about(candidate: Candidate) -> dict[str, str]:
 async def check_approval_sla(db: Database, services: Services, now: datetime) -> None:
     """Nudge approvers and alert HR about approvals pending past OFFER_APPROVAL_SLA_DAYS.
 
-    Once a day each (outbox dedupe keys carry the local date), from DIGEST_HOUR on,
-    so nobody is nudged at midnight.
+    Once every OFFER_APPROVAL_SLA_DAYS each (outbox dedupe keys carry the period), from
+    DIGEST_HOUR on, so nobody is nudged at midnight nor every day. An approval nobody can
+    give (no manager for the department) goes to the admins, once.
     """
     settings = services.settings
     local = now.astimezone(settings.timezone)
     if local.hour < settings.digest_hour:
         return
-    today = local.date().isoformat()
     cutoff = now - timedelta(days=settings.offer_approval_sla_days)
     i18n = services.i18n
     async with db.session() as session:
@@ -166,7 +167,10 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
             session=session, requested_before=cutoff
         ):
             since = approvals.approval_since(candidate)
+            period = f"{since:%Y%m%d%H%M}:{(now - since).days // settings.offer_approval_sla_days}"
             approvers = await approvals.approvers_of(session=session, candidate=candidate)
+            if not approvers:
+                await _tell_admins_nobody_approves(session, services, candidate, since, now)
             for approver in approvers:
                 lang = approver.language
                 text = i18n.t(
@@ -176,7 +180,7 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
                     session,
                     approver,
                     Outgoing(text, buttons(i18n, lang, candidate)),
-                    f"approval_nudge:{candidate.id}:{today}:{approver.id}",
+                    f"approval_nudge:{candidate.id}:{period}:{approver.id}",
                     now,
                 )
             hr = (
@@ -195,8 +199,27 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
                 approvers=names,
                 **_about(candidate),
             )
-            key = f"approval_sla_hr:{candidate.id}:{today}"
+            key = f"approval_sla_hr:{candidate.id}:{period}"
             await _alert(session, hr, Outgoing(text), key, now)
+
+
+async def _tell_admins_nobody_approves(
+    session: AsyncSession, services: Services, candidate: Candidate, since: datetime, now: datetime
+) -> None:
+    """Once per approval request: nobody can approve it, so the admins must act."""
+    i18n = services.i18n
+
+    def render(lang: str | None) -> Outgoing:
+        wait = waited(i18n, lang, since, now)
+        return Outgoing(i18n.t(lang, "approve.no_approver_admin", wait=wait, **_about(candidate)))
+
+    await notify_admins(
+        session,
+        services.settings,
+        render,
+        now=now,
+        dedupe=f"approval_no_approver:{candidate.id}:{since:%Y%m%d%H%M}",
+    )
 
 
 async def _alert(

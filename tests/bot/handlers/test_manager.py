@@ -252,7 +252,7 @@ async def test_offer_pending_ambiguous_and_refusals(app: App, chat: MemoryAdapte
     assert other.id is not None
 
 
-async def test_sla_nudges_after_two_days_once_a_day(
+async def test_sla_nudges_after_two_days_then_every_two_days(
     app: App, chat: MemoryAdapter, clock: FixedClock
 ) -> None:
     hr = await add_staff(app, "王芳", "hr", user="hr-wang")
@@ -283,10 +283,13 @@ async def test_sla_nudges_after_two_days_once_a_day(
     clock.advance(timedelta(hours=14))  # the next day, 06:00: too early
     await run()
     assert len(chat.sent["mgr"]) == 1
-    clock.advance(timedelta(hours=4))  # 10:00
+    clock.advance(timedelta(hours=4))  # 10:00, day 3: not every day
+    await run()
+    assert len(chat.sent["mgr"]) == 1 and len(chat.sent["hr-wang"]) == 1
+    clock.advance(timedelta(days=1))  # day 4: the next OFFER_APPROVAL_SLA_DAYS period
     await run()
     assert len(chat.sent["mgr"]) == 2 and len(chat.sent["hr-wang"]) == 2
-    assert "3 天" in chat.last("mgr").text
+    assert "4 天" in chat.last("mgr").text
     # Once approved (with the nudge's button), the nudges stop.
     await chat.tap("mgr", "批准")
     assert (await _candidate(app, candidate.id)).offer_status == "offered"
@@ -334,3 +337,21 @@ async def test_an_open_offer_question_is_closed_when_hr_asks_for_approval(
     assert dialog is not None and dialog.status == "done"
     await chat.tap("u1", "接受 offer")  # the old button cannot accept it meanwhile
     assert (await _candidate(app, candidate.id)).offer_status == "pending_approval"
+
+
+async def test_an_approval_nobody_can_give_goes_to_the_admins_once(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    await add_staff(app, "陈静", "admin", user="admin-chen")
+    await add_candidate(
+        app, "孙丽", hr=hr, offer_status="pending_approval", department="无经理部门"
+    )
+    for _ in range(5):  # five days
+        clock.advance(timedelta(days=1))
+        await check_approval_sla(app.db, app.services, clock.now())
+        await app.courier.drain()
+    admin = [m.text for m in chat.sent["admin-chen"] if "找不到能审批的人" in m.text]
+    assert len(admin) == 1 and "孙丽" in admin[0] and "/approve" in admin[0]
+    hr_alerts = [m.text for m in chat.sent["hr-wang"] if "孙丽" in m.text]
+    assert len(hr_alerts) == 2  # day 2 and day 4, not every day
