@@ -134,6 +134,9 @@ class Step:
     accepts: frozenset[Accept]
     goes_to: tuple[str, ...]
     hint_key: str | None = None
+    # A step that also takes free text (a question) but where a typed number still picks
+    # an option; where text is the answer itself (a note), "4" stays text.
+    numbers_choose: bool = False
 
 
 @dataclass(frozen=True)
@@ -371,7 +374,8 @@ class FlowEngine:
             return Answer(Accept.FILE, attachment=message.attachments[0])
         text = message.text.strip()
         options = [tuple(o) for o in dialog.data.get("_options", [])]
-        free_text = Accept.TEXT in flow.steps[dialog.state].accepts
+        step = flow.steps[dialog.state]
+        free_text = Accept.TEXT in step.accepts and not step.numbers_choose
         choice = _typed_choice(text, options, labels_only=free_text)
         if choice is not None:
             return Answer(Accept.CHOICE, text=text, choice=choice)

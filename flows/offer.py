@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.text import number
 from bot.support.intent import Intent, classify
 from flows.dates import parse_user_date
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
@@ -34,7 +33,7 @@ async def ask_decision(turn: Turn) -> Ask:
 
 
 async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
-    choice = answer.choice or _numbered(answer.text)
+    choice = answer.choice
     if choice == "accept":
         await _set_status(turn, OfferStatus.ACCEPTED)
         await _tell_hr(turn, "offer.hr_accepted")
@@ -46,15 +45,6 @@ async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
     if choice is None and classify(answer.text) is Intent.QUESTION:
         return Stay(_answer_question(turn, answer.text))
     return Stay(turn.t("flow.hint.choice"))
-
-
-DECISIONS = ("accept", "later", "decline")
-
-
-def _numbered(text: str) -> str | None:
-    """The option typed by its number (1 to 3): this step also takes questions as text."""
-    n = number(text)
-    return DECISIONS[n - 1] if n is not None and 1 <= n <= len(DECISIONS) else None
 
 
 def _answer_question(turn: Turn, text: str) -> str:
@@ -174,6 +164,7 @@ OFFER_FLOW = Flow(
             frozenset({Accept.CHOICE, Accept.TEXT}),
             (END, "until", "confirm_decline"),
             hint_key="flow.hint.choice",
+            numbers_choose=True,
         ),
         "confirm_decline": Step(
             ask_confirm_decline,

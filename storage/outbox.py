@@ -65,6 +65,14 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+async def keys_used(*, session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of ``keys`` an outbox row already carries."""
+    if not keys:
+        return set()
+    stmt = select(Outbox.dedupe_key).where(col(Outbox.dedupe_key).in_(keys))
+    return {key for key in (await session.exec(stmt)).all() if key is not None}
+
+
 async def claim(*, session: AsyncSession, row_id: int, now: datetime) -> Outbox | None:
     """Take the row for sending unless it is sent, not yet due, or leased by someone else."""
     result = await session.exec(

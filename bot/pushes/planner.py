@@ -173,6 +173,12 @@ def makes_room(
     )
 
 
+def silence_of(services: Services) -> timedelta:
+    """How old a candidate's latest row may get before a push goes past the cap: a day
+    less than PUSH_MAX_SILENCE_DAYS, the day it may take to arrive (quiet hours)."""
+    return timedelta(days=services.settings.push_max_silence_days - 1)
+
+
 def breaks_silence(
     candidate: Candidate,
     slot: JourneySlot,
@@ -218,7 +224,7 @@ def decide(
     received = set(state.received)
     rows = list(state.rows)
     cap = services.settings.push_weekly_cap
-    silence = timedelta(days=services.settings.push_max_silence_days - 1)
+    silence = silence_of(services)
     promises = upcoming_promises(
         candidate, services.content.journey, now, tz, welcome_days(state.welcome, tz)
     )
@@ -351,6 +357,7 @@ async def _batch_work(
         session=session, keys=keys, candidate_ids=ids, since=now - CAP_WINDOW
     )
     cap = services.settings.push_weekly_cap
+    silence = silence_of(services)
     pending: dict[int, list[Occurrence]] = {}
     for candidate in batch:
         cid = candidate.id
@@ -362,7 +369,10 @@ async def _batch_work(
             o
             for o in open_slots[cid]
             if o.dedupe_key(cid) not in used
-            and not held_back(candidate, o.slot, rows[cid], due_at, tz, cap)
+            and (
+                not held_back(candidate, o.slot, rows[cid], due_at, tz, cap)
+                or breaks_silence(candidate, o.slot, rows[cid], due_at, silence)
+            )
         ]
         if left:
             pending[cid] = left

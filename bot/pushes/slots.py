@@ -89,6 +89,12 @@ def _slot_dates(
                 yield f"{slot.id}:{year}", found.day
 
 
+def due_on(slot: JourneySlot, day: date, tz: ZoneInfo) -> datetime:
+    """When ``slot`` is due on ``day``: its ``at``, local time."""
+    hour, minute = (int(part) for part in slot.at.split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=tz)
+
+
 def occurrences(
     candidate: Candidate,
     journey: Sequence[JourneySlot],
@@ -108,9 +114,8 @@ def occurrences(
         return []  # the journey ends on day one
     found: list[Occurrence] = []
     for slot in journey:
-        hour, minute = (int(part) for part in slot.at.split(":"))
         for key, day in _slot_dates(slot, candidate, today, welcomes or {}, tz):
-            due = datetime.combine(day, time(hour, minute), tzinfo=tz)
+            due = due_on(slot, day, tz)
             lapse = datetime.combine(
                 day + timedelta(days=slot.max_delay_days + 1), time(), tzinfo=tz
             )
@@ -141,9 +146,8 @@ def upcoming_promises(
             continue
         if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
             continue  # it will not be sent, so nothing makes room for it
-        hour, minute = (int(part) for part in slot.at.split(":"))
         for _, day in _slot_dates(slot, candidate, ahead, welcomes or {}, tz):
-            due = datetime.combine(day, time(hour, minute), tzinfo=tz)
+            due = due_on(slot, day, tz)
             if now < due <= now + CAP_WINDOW:
                 found.append(due)
     return found

@@ -46,16 +46,22 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
     if local.hour < settings.digest_hour:
         return
     day = _Day(now, local.date())
+    weekend = local.weekday() >= 5 and not settings.digest_weekends
     async with db.session() as session:
-        for hr in await people.staff_with_role(session=session, role=Role.HR.value):
+        staff = await people.staff_with_role(session=session, role=Role.HR.value)
+        keys = {hr.id: f"digest:{hr.id}:{day.today.isoformat()}" for hr in staff}
+        sent = await outbox.keys_used(session=session, keys=list(keys.values()))
+        for hr in staff:
             assert hr.id is not None
+            if keys[hr.id] in sent:
+                continue  # today's digest is written: nothing to compose again this tick
             if not await people.identities_of(session=session, staff_id=hr.id):
                 continue  # not reachable yet; they get the day's digest once they bind
-            weekend = local.weekday() >= 5 and not settings.digest_weekends
+            sections = await digest_sections(session, services, hr, day.now)
             # Weekends: only when a candidate is waiting for an answer past the SLA.
-            if weekend and not await _tickets(session, services, hr.language, hr.id, day.now):
+            if weekend and not sections.tickets:
                 continue
-            text = await compose(session, services, hr, day.now)
+            text = render(services, hr, day.now, sections)
             await outbox.enqueue(
                 session=session,
                 kind="notice",
@@ -63,37 +69,58 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
                 due_at=now,
                 now=now,
                 staff_id=hr.id,
-                dedupe_key=f"digest:{hr.id}:{day.today.isoformat()}",
+                dedupe_key=keys[hr.id],
                 category=OutboxCategory.ALERT.value,
             )
 
 
-async def compose(session: AsyncSession, services: Services, hr: Staff, now: datetime) -> str:
-    """The digest text for one HR at ``now``, in their language."""
+@dataclass(frozen=True, slots=True)
+class Sections:
+    """The digest's sections, each its text or "" when there is nothing to say."""
+
+    high_risk: str
+    newly_silent: str
+    documents: str
+    tickets: str
+    approvals: str
+
+    def present(self) -> list[str]:
+        parts = (self.high_risk, self.newly_silent, self.documents, self.tickets, self.approvals)
+        return [part for part in parts if part]
+
+
+async def digest_sections(
+    session: AsyncSession, services: Services, hr: Staff, now: datetime
+) -> Sections:
     assert hr.id is not None
-    settings = services.settings
-    i18n = services.i18n
     lang = hr.language
-    today = now.astimezone(settings.timezone).date()
+    today = now.astimezone(services.settings.timezone).date()
     candidates = [
         c
         for c in await digest.active_candidates(session=session, hr_id=hr.id)
         if still_waiting(c, today)
     ]
-    sections = [
+    return Sections(
         await _high_risk(session, services, lang, candidates),
         await _newly_silent(session, services, lang, candidates, today),
         await _documents(session, services, lang, hr.id, now),
         await _tickets(session, services, lang, hr.id, now),
         _approvals(services, lang, candidates, now),
-    ]
-    body = [s for s in sections if s]
+    )
+
+
+def render(services: Services, hr: Staff, now: datetime, sections: Sections) -> str:
+    """The digest text for one HR at ``now``, in their language, greeting by the hour."""
+    settings = services.settings
+    i18n = services.i18n
+    lang = hr.language
+    today = now.astimezone(settings.timezone).date()
     greeting = i18n.t(lang, f"digest.greeting.{_part_of_day(now, settings.timezone)}")
     values = {"name": hr.name, "date": today.isoformat(), "greeting": greeting}
+    body = sections.present()
     if not body:
         return i18n.t(lang, "digest.calm", **values)
-    head = i18n.t(lang, "digest.title", **values)
-    return "\n\n".join([head, *body])
+    return "\n\n".join([i18n.t(lang, "digest.title", **values), *body])
 
 
 def _part_of_day(now: datetime, tz: ZoneInfo) -> str:

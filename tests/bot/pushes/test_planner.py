@@ -143,7 +143,8 @@ EXPECTED_SIXTY_DAYS = [
     ("06-02 10:00", "team_intro_cs"),  # the computer-science variant, not finance or general
     # team_video was due 06-04 10:00: two pushes in the past 7 days, so it waits (cap) ...
     # ... and weekly news of 06-05 lapses (capped until it closes at the end of 06-06).
-    ("06-08 12:00", "team_video_general"),  # the 06-01 12:00 push left the window
+    # 06-08 10:00: six days since the last push (PUSH_MAX_SILENCE_DAYS - 1): past the cap
+    ("06-08 10:00", "team_video_general"),
     # onboarding_guide, due 06-08 10:00 too, waits one day for the 06-02 push to leave the window
     ("06-09 10:00", "guide_out_of_town"),  # Chengdu -> Hangzhou: the out-of-town variant
     # weekly news of 06-12 lapses: capped (06-08 and 06-09) until it closes

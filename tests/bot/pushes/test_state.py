@@ -6,11 +6,15 @@ import itertools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel import select
+
 from adapters.memory import MemoryAdapter
 from bot.core.clock import FixedClock
 from bot.core.messages import Outgoing
+from bot.pushes.planner import plan_pushes
 from bot.runtime.app import App
-from storage import people, welcomes
+from storage import outbox, people, welcomes
+from storage.models import Outbox, OutboxCategory
 from tests.bot.helpers import add_candidate, add_staff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -164,3 +168,44 @@ async def test_a_birthday_is_greeted_on_the_day_even_in_a_full_week(
     got = await live(app, chat, clock, "bday", date(2026, 6, 7))
     greetings = [at for at, m in got if "生日快乐" in m.text]
     assert [at.astimezone(SHANGHAI).date() for at in greetings] == [date(2026, 6, 5)]
+
+
+async def test_a_long_silence_goes_past_the_cap(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    """Two pushes 6½ and 6¼ days ago fill the week's cap; the candidate has heard nothing
+    since, so the open check-in goes anyway (PUSH_MAX_SILENCE_DAYS)."""
+    wednesday = local(date(2026, 6, 10), 10)  # the check-in of Tuesday 06-09 is open
+    clock.set(wednesday - timedelta(days=8))
+    await candidate(
+        app,
+        chat,
+        "quiet",
+        offer_date=date(2026, 5, 1),
+        training_date=date(2026, 7, 10),
+        onboarding_date=date(2026, 7, 15),
+        doc_deadline=date(2026, 7, 5),
+        accept=True,
+    )
+    async with app.db.session() as session:
+        cid = (await people.find_candidates(session=session, name="张三"))[0].id
+        for ago in (timedelta(days=6, hours=12), timedelta(days=6, hours=6)):
+            row = await outbox.enqueue(
+                session=session,
+                kind="push",
+                payload={"text": "earlier"},
+                due_at=wednesday - ago,
+                now=wednesday - ago,
+                candidate_id=cid,
+                category=OutboxCategory.PUSH.value,
+            )
+            assert row is not None
+            await outbox.mark_sent(session=session, row_id=row, now=wednesday - ago)
+    clock.set(wednesday)
+    await plan_pushes(app.db, app.services, clock.now())
+    async with app.db.session() as session:
+        keys = [
+            r.dedupe_key
+            for r in (await session.exec(select(Outbox).where(Outbox.candidate_id == cid))).all()
+        ]
+    assert f"push:{cid}:checkin:2026-06-09" in keys
