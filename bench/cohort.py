@@ -14,13 +14,15 @@ the dispositions, with noise:
   delay (median exp(1.6 - 1.1 z) hours); spontaneous messages ~ Poisson(exp(-0.7 + 0.8 z))
   a day; with probability sigmoid(-2 - 1.5 z) the candidate goes silent from a random
   day on (nothing at all after it);
+- dates: training starts on a day uniform in [days - 10, days + 40] (so at the end
+  some have started and most still wait), documents are due ten days before it;
 - training: three courses of five questions, each attempted with probability
-  sigmoid(1 + 1.5 z) on a random day; correct answers ~ Binomial(5, 0.72 + 0.1 z),
+  sigmoid(1 + 1.5 z) on a random day before the training date; correct answers ~ Binomial(5, 0.72 + 0.1 z),
   passed at 4; minutes ~ log-normal around 6 + 2 z (five taps per attempt);
 - feedback: the survey is answered with probability sigmoid(0.5 + 1.6 z) on a random
   day, three ratings round(3.8 + 0.8 z + N(0, 0.7)) in 1..5; questions ~ Poisson;
 - completeness: six documents, each submitted with probability sigmoid(1.2 + 1.6 z)
-  (approved 90 %); phone 98 %, email 90 %, bound with probability sigmoid(2 + z_interaction);
+  on a random day before the deadline (approved 90 %); phone 98 %, email 90 %, bound with probability sigmoid(2 + z_interaction);
 - external: another offer with probability sigmoid(-1.8 - 1.5 z); the survey then says
   "yes" (60 %) or "private"; without one, "no" (90 %) or "private"; HR tags 35 % of the
   other offers; 8 % ask for more time on the offer (twice as often with another offer).
@@ -28,7 +30,9 @@ the dispositions, with noise:
 The simulated events become :class:`storage.signals.Facts` and go through the real
 ``bot.scoring.signals.aggregate`` and ``bot.scoring.model.compute``; only the SQL of
 ``storage.signals.gather_facts`` is bypassed (tests/bot/test_score_jobs.py checks that
-part against real rows). Each candidate is scored on the last 8 days (the history feeds
+part against real rows). Candidates who never bound are "not reached yet": not
+scored, as in the product, and counted apart (``unreached_share``, with the share of
+them who reneged). Each bound candidate is scored on the last 8 days (the history feeds
 the drop rule) and the final score is compared with the outcome: ``auc`` is the AUC of
 the score for reneging with the weights used (``--weights``, default the settings'
 defaults), ``auc_fitted`` the cross-validated AUC of weights fitted by
@@ -89,6 +93,8 @@ class Simulated:
     bound_at: datetime | None = None
     tag_at: datetime | None = None
     delayed: bool = False
+    training_day: float = 0.0  # days after the offer
+    documents_day: float = 0.0
 
 
 def parse_weights(text: str | None) -> dict[str, float]:
@@ -121,6 +127,8 @@ def simulate(rng: np.random.Generator, days: int, true_weights: Mapping[str, flo
     stability = sum(w[name] * z[name] for name in INDICATORS) / norm
     p = sigmoid(RENEGE_BASE - RENEGE_SLOPE * stability)
     c = Simulated(z=z, propensity=p, reneged=bool(rng.random() < p), stability=stability)
+    c.training_day = float(rng.uniform(days - 10, days + 40))
+    c.documents_day = max(3.0, c.training_day - 10)
 
     # interaction
     zi = z["interaction"]
@@ -157,7 +165,7 @@ def simulate(rng: np.random.Generator, days: int, true_weights: Mapping[str, flo
     for _course in range(COURSES):
         if bound_day is None or rng.random() >= sigmoid(1.0 + 1.5 * zt):
             continue
-        day = float(rng.uniform(bound_day, days * 0.8))
+        day = float(rng.uniform(bound_day, max(bound_day + 1, c.training_day)))
         best = 0
         first: datetime | None = None
         done: datetime | None = None
@@ -217,7 +225,7 @@ def simulate(rng: np.random.Generator, days: int, true_weights: Mapping[str, flo
     for item in DOCUMENTS:
         if bound_day is None or rng.random() >= sigmoid(1.2 + 1.6 * zc):
             continue
-        day = float(rng.uniform(bound_day, min(days, 30)))
+        day = float(rng.uniform(bound_day, max(bound_day + 1, c.documents_day)))
         if active(day):
             status = "approved" if rng.random() < 0.9 else "rejected"
             c.documents.append((_at(day), item, status))
@@ -236,6 +244,8 @@ def facts_at(c: Simulated, now: datetime, recent_scores: Sequence[int]) -> Facts
             documents[item] = "submitted" if now - at < timedelta(days=2) else status
     return Facts(
         start=START,
+        training_due=_at(c.training_day),
+        documents_due=_at(c.documents_day),
         sent_at=[at for at in c.sent_at if at <= now],
         interactions=interactions,
         last_interaction_at=max((at for at, _ in interactions), default=None),
@@ -264,8 +274,11 @@ class Result:
     auc_fitted: float | None
     auc_fitted_in_sample: float | None
     fitted_weights: dict[str, int] | None
-    high_risk_share: float
+    high_risk_share: float  # of the scored (bound) candidates, as are the next two
+    low_risk_share: float
     silent_share: float
+    unreached_share: float  # of everyone: never bound, not scored
+    reneged_share_unreached: float
     reneged_share_in_high: float
     scored: int
     scoring_seconds: float  # aggregate + compute only
@@ -289,7 +302,10 @@ class Result:
                 "weights": percentages(weights),
                 "true_weights": percentages(true_weights),
                 "high_risk_share": round(self.high_risk_share, 4),
+                "low_risk_share": round(self.low_risk_share, 4),
                 "silent_share": round(self.silent_share, 4),
+                "unreached_share": round(self.unreached_share, 4),
+                "reneged_share_unreached": round(self.reneged_share_unreached, 4),
                 "reneged_share_in_high": round(self.reneged_share_in_high, 4),
                 "scores_computed": self.scored,
                 "scores_per_second": (
@@ -318,7 +334,11 @@ def run(
     true_weights = dict(true_weights or DEFAULT_WEIGHTS)
     thresholds = Thresholds()
     rng = np.random.default_rng(seed)
-    cohort = [simulate(rng, days, true_weights) for _ in range(n)]
+    everyone = [simulate(rng, days, true_weights) for _ in range(n)]
+    end = START + timedelta(days=days, hours=12)
+    # Never bound: "not reached yet", not scored (storage.signals leaves them out).
+    unreached = [c for c in everyone if c.bound_at is None or c.bound_at > end]
+    cohort = [c for c in everyone if c.bound_at is not None and c.bound_at <= end]
     final_scores: list[int] = []
     bands: list[str] = []
     features: list[list[float]] = []
@@ -345,10 +365,11 @@ def run(
     auc = float(roc_auc_score(y, -np.array(final_scores, dtype=float))) if both else float("nan")
     fitted: calibrate.Calibration | None = calibrate.calibrate(x, y, weights) if both else None
     high = [i for i, band in enumerate(bands) if band == "high"]
+    m = len(cohort)
     return Result(
         n=n,
         days=days,
-        reneged=int(y.sum()),
+        reneged=int(y.sum()) + sum(c.reneged for c in unreached),
         auc=auc,
         auc_oracle=(
             float(roc_auc_score(y, -np.array([c.stability for c in cohort]))) if both else auc
@@ -356,8 +377,13 @@ def run(
         auc_fitted=fitted.auc_cv if fitted else None,
         auc_fitted_in_sample=fitted.auc_fitted if fitted else None,
         fitted_weights=fitted.weights if fitted else None,
-        high_risk_share=len(high) / n if n else 0.0,
-        silent_share=silent / n if n else 0.0,
+        high_risk_share=len(high) / m if m else 0.0,
+        low_risk_share=bands.count("low") / m if m else 0.0,
+        silent_share=silent / m if m else 0.0,
+        unreached_share=len(unreached) / n if n else 0.0,
+        reneged_share_unreached=(
+            sum(c.reneged for c in unreached) / len(unreached) if unreached else 0.0
+        ),
         reneged_share_in_high=(sum(y[i] for i in high) / len(high)) if high else 0.0,
         scored=scored,
         scoring_seconds=scoring_seconds,

@@ -20,12 +20,18 @@ async def save(*, session: AsyncSession, snapshot: ScoreSnapshot) -> ScoreSnapsh
 
 
 async def latest(
-    *, session: AsyncSession, candidate_ids: Iterable[int] | None = None
+    *,
+    session: AsyncSession,
+    candidate_ids: Iterable[int] | None = None,
+    before: datetime | None = None,
 ) -> dict[int, ScoreSnapshot]:
-    """Each candidate's newest snapshot (all candidates when ``candidate_ids`` is None)."""
+    """Each candidate's newest snapshot (all candidates when ``candidate_ids`` is None);
+    given ``before``, the newest one taken before that moment."""
     newest = select(
         ScoreSnapshot.candidate_id, func.max(ScoreSnapshot.id).label("last_id")
     ).group_by(col(ScoreSnapshot.candidate_id))
+    if before is not None:
+        newest = newest.where(col(ScoreSnapshot.at) < before)
     if candidate_ids is not None:
         ids = list(candidate_ids)
         if not ids:

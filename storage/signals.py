@@ -56,6 +56,8 @@ class Facts:
     """The raw rows behind one candidate's signals (times in UTC)."""
 
     start: datetime  # offer date (local midnight) or import time, whichever is later
+    training_due: datetime | None = None  # training date, else first day (local midnight)
+    documents_due: datetime | None = None  # document deadline, else first day
     sent_at: list[datetime] = field(default_factory=list)  # window (+2 days for reply delays)
     # The sent messages that asked something (had buttons); None: every one did.
     asked_at: list[datetime] | None = None
@@ -83,6 +85,10 @@ def start_of(candidate: Candidate, tz: Any) -> datetime:
         return created
     offer = datetime.combine(candidate.offer_date, time(0), tzinfo=tz).astimezone(UTC)
     return max(offer, created)
+
+
+def _midnight(day: date | None, tz: Any) -> datetime | None:
+    return None if day is None else datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -114,6 +120,8 @@ async def gather_facts(
         assert c.id is not None
         facts[c.id] = Facts(
             start=start_of(c, tz),
+            training_due=_midnight(c.training_date or c.onboarding_date, tz),
+            documents_due=_midnight(c.doc_deadline or c.onboarding_date, tz),
             courses_assigned=courses_assigned,
             documents_required=required_items.get(c.id, frozenset()),
             has_phone=bool(c.phone),
@@ -222,9 +230,11 @@ async def gather_facts(
 
 
 def _active(today: date | None) -> Any:
-    """Candidates worth scoring: offer made and not declined, no outcome, not being
-    forgotten, and (given ``today``) their first day not yet past."""
+    """Candidates worth scoring: bound to a chat account (the unbound are "not reached
+    yet", not scored), offer made and not declined, no outcome, not being forgotten,
+    and (given ``today``) their first day not yet past."""
     rules = [
+        exists().where(col(Identity.candidate_id) == col(Candidate.id)),
         col(Candidate.offer_status).not_in(
             [OfferStatus.DECLINED.value, OfferStatus.PENDING_APPROVAL.value]
         ),

@@ -67,10 +67,10 @@ class Settings(BaseSettings):
     score_weight_feedback: float = Field(default=20, ge=0, le=100)
     score_weight_completeness: float = Field(default=15, ge=0, le=100)
     score_weight_external: float = Field(default=10, ge=0, le=100)
-    score_high_risk_below: int = Field(default=60, ge=0, le=100)
+    score_high_risk_below: int = Field(default=55, ge=0, le=100)
     score_low_risk_above: int = Field(default=80, ge=0, le=100)
     score_drop_points: int = Field(default=15, ge=1, le=100)
-    silence_days: int = Field(default=3, ge=1, le=60)
+    silence_days: int = Field(default=5, ge=1, le=60)
     offer_approval_sla_days: int = Field(default=2, ge=1, le=60)
     digest_hour: int = Field(default=9, ge=0, le=23)
     # Saturday and Sunday digests only when a question waits past TICKET_SLA_HOURS.

@@ -14,12 +14,14 @@ from bot.handlers.candidate import render_checklist
 from bot.people.progress import compute_progress, offer_awaiting_reply
 from bot.people.scope import STAFF_VIEW, find_one
 from bot.scoring import jobs as score_jobs
+from bot.scoring.standing import unscored
 from bot.scoring.wording import action_text, band_label, reason_text, reasons_text
 from storage import audit, courses, documents, outcomes, people, reports, scores
 from storage.models import (
     Candidate,
     DocumentStatus,
     Identity,
+    Outcome,
     ScoreSnapshot,
 )
 
@@ -61,6 +63,14 @@ def main_reason(ctx: Context, snapshot: ScoreSnapshot) -> str:
     if not snapshot.reasons:
         return ctx.t("rep.no_reason")
     return reason_text(ctx.services.i18n, ctx.actor.language, snapshot.reasons[0])
+
+
+def unscored_text(ctx: Context, why: str, outcome: Outcome | None = None) -> str:
+    """Why a candidate has no risk score, in words ("尚未绑定，未触达（不评分）", ...)."""
+    label = ""
+    if outcome is not None:
+        label = ctx.t(f"export.outcome_{outcome.outcome}", reason=outcome.reason or "-")
+    return ctx.t(f"score.{why}", outcome=label)
 
 
 def suggested_action(ctx: Context, snapshot: ScoreSnapshot, name: str) -> str:
@@ -159,7 +169,9 @@ async def score_lines(ctx: Context, candidate: Candidate) -> list[str]:
         lines.append(trend)
     if snapshot.reasons:
         reasons = reasons_text(ctx.services.i18n, ctx.actor.language, snapshot.reasons)
-        lines.append(ctx.t("rep.status_reasons", reasons=reasons))
+        # A low-risk candidate's weak spots are worth watching, not "main reasons".
+        key = "rep.status_watch" if snapshot.band == "low" else "rep.status_reasons"
+        lines.append(ctx.t(key, reasons=reasons))
     action = suggested_action(ctx, snapshot, candidate.name)
     lines.append(ctx.t("rep.status_action", action=action))
     return lines
@@ -216,7 +228,13 @@ async def render_status(ctx: Context, candidate: Candidate) -> None:
         lines.append(ctx.t("status.tags", tags="、".join(candidate.tags)))
     lines.append(ctx.t("status.progress", percent=progress.percent))
     lines += render_checklist(ctx, progress)
-    lines += await score_lines(ctx, candidate)
+    why_not = unscored(
+        candidate, today=ctx.today, outcome=outcome.outcome if outcome is not None else None
+    )
+    if why_not is None:
+        lines += await score_lines(ctx, candidate)
+    else:
+        lines.append(ctx.t("rep.status_unscored", why=unscored_text(ctx, why_not, outcome)))
     for key, when in (
         ("training", candidate.training_date),
         ("onboarding", candidate.onboarding_date),

@@ -15,6 +15,7 @@ from bot.core.text import number
 from bot.people import approvals
 from bot.people.progress import compute_progress
 from bot.people.scope import find_in_scope, find_one
+from bot.scoring.standing import unscored
 from bot.scoring.wording import band_label
 from storage import approvals as pending
 from storage import audit, locks, people, scores
@@ -90,7 +91,7 @@ async def _team_page(ctx: Context, page: int) -> None:
         snapshot = latest.get(candidate.id or 0)
         band = (
             band_label(i18n, ctx.actor.language, snapshot.band)
-            if snapshot is not None
+            if snapshot is not None and unscored(candidate, today=ctx.today) is None
             else ctx.t("team.no_score")
         )
         lines.append(

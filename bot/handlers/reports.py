@@ -19,12 +19,14 @@ from bot.handlers.hr import (
     missing_items,
     record_audit,
     suggested_action,
+    unscored_text,
 )
 from bot.people.progress import compute_progress, still_waiting
 from bot.people.scope import STAFF_VIEW, hr_scope
 from bot.reports.charts import StatsChart, render_stats
 from bot.reports.export import COLUMNS, Cell, write_workbook
 from bot.reports.stats import RATE_DAYS, funnel, interaction_rates, reneging_reasons
+from bot.scoring.standing import UNREACHED, unscored
 from storage import outcomes, people, reports, scores
 from storage.models import Candidate, Outcome, ScoreSnapshot
 
@@ -106,14 +108,23 @@ async def risk_page(ctx: Context, band: str, page: int) -> None:
     candidates = {c.id: c for c in await _open_candidates(ctx) if c.id is not None}
     scope_ids = None if hr_scope(ctx) is None else list(candidates)
     latest = await scores.latest(session=ctx.session, candidate_ids=scope_ids)
+    reached = {cid: c for cid, c in candidates.items() if unscored(c, today=ctx.today) is None}
     rows = sorted(
-        ((s, candidates[cid]) for cid, s in latest.items() if s.band == band and cid in candidates),
+        ((s, reached[cid]) for cid, s in latest.items() if s.band == band and cid in reached),
         key=lambda pair: (pair[0].score, pair[1].name, pair[1].id or 0),
+    )
+    unreached = sorted(
+        c.name for c in candidates.values() if unscored(c, today=ctx.today) == UNREACHED
+    )
+    footer = (
+        ctx.t("risk.unreached", count=len(unreached), names="、".join(unreached[:RISK_PAGE]))
+        if unreached and page == 1 and band == "high"
+        else None
     )
     label = band_text(ctx, band)
     await record_audit(ctx, "risk_list", detail=f"{band} {page} {len(rows)}")
     if not rows:
-        ctx.reply(ctx.t("risk.empty", band=label))
+        ctx.reply("\n\n".join(filter(None, (ctx.t("risk.empty", band=label), footer))))
         return
     shown = Page.of(page, size=RISK_PAGE, total=len(rows))
     page, pages = shown.number, shown.pages
@@ -135,6 +146,8 @@ async def risk_page(ctx: Context, band: str, page: int) -> None:
         buttons.append(Button(f"{n}. {candidate.name}", f"st:{candidate.id}"))
     if page < pages:
         buttons.append(Button(ctx.t("common.next_page"), f"rk:{band}:{page + 1}"))
+    if footer:
+        lines += ["", footer]
     ctx.reply("\n".join(lines), buttons=buttons)
 
 
@@ -232,6 +245,9 @@ async def export_row(
         )
     titles = {c.id: c.title.get(lang) for c in ctx.services.content.courses}
     missing_courses = set(missing.courses)
+    why_not = unscored(
+        candidate, today=ctx.today, outcome=outcome.outcome if outcome is not None else None
+    )
     passed = [title for title in titles.values() if title not in missing_courses]
     values: dict[str, Cell] = {
         "id": candidate.id,
@@ -248,9 +264,16 @@ async def export_row(
         "progress": progress.percent,
         "missing_documents": "、".join(missing.documents),
         "courses_passed": "、".join(passed),
-        "score": snapshot.score if snapshot else None,
-        "band": band_text(ctx, snapshot.band) if snapshot else None,
-        "main_reason": main_reason(ctx, snapshot) if snapshot else None,
+        # Only a candidate still on the way and reachable has a risk; the others say why.
+        "score": snapshot.score if snapshot and why_not is None else None,
+        "band": (
+            band_text(ctx, snapshot.band)
+            if snapshot and why_not is None
+            else unscored_text(ctx, why_not, outcome)
+            if why_not is not None
+            else None
+        ),
+        "main_reason": main_reason(ctx, snapshot) if snapshot and why_not is None else None,
         "last_interaction": (
             last_seen.astimezone(ctx.tz).replace(tzinfo=None) if last_seen else None
         ),

@@ -23,11 +23,13 @@ from bot.core.context import Services
 from bot.core.messages import Outgoing
 from bot.people.approvals import waited
 from bot.people.progress import still_waiting
+from bot.scoring.standing import unscored
 from bot.scoring.wording import action_text, reason_text
 from storage import digest, outbox, people, scores
 from storage.approvals import approval_since
 from storage.db import Database
-from storage.models import Candidate, OfferStatus, OutboxCategory, Role, Staff
+from storage.models import Candidate, OfferStatus, OutboxCategory, Role, ScoreSnapshot, Staff
+from storage.signals import local_midnight
 
 TOP = 5
 HIGH = "high"
@@ -100,9 +102,10 @@ async def digest_sections(
         for c in await digest.active_candidates(session=session, hr_id=hr.id)
         if still_waiting(c, today)
     ]
+    scored = [c for c in candidates if unscored(c, today=today) is None]
     return Sections(
-        await _high_risk(session, services, lang, candidates),
-        await _newly_silent(session, services, lang, candidates, today),
+        await _high_risk(session, services, lang, scored),
+        await _newly_silent(session, services, lang, scored, now),
         await _documents(session, services, lang, hr.id, now),
         await _tickets(session, services, lang, hr.id, now),
         _approvals(services, lang, candidates, now),
@@ -167,24 +170,31 @@ async def _newly_silent(
     services: Services,
     lang: str | None,
     candidates: list[Candidate],
-    today: date,
+    now: datetime,
 ) -> str:
-    """Candidates whose last sign of life was exactly SILENCE_DAYS days ago (local dates)."""
-    settings = services.settings
-    days = settings.silence_days
-    bound = [c for c in candidates if c.bound_at is not None and c.id is not None]
-    last = await digest.last_interactions(session=session, candidate_ids=[c.id or 0 for c in bound])
-    crossed = today - timedelta(days=days)
-    silent = []
-    for candidate in bound:
-        seen = max(filter(None, (last.get(candidate.id or 0), candidate.bound_at)))
-        if seen.astimezone(settings.timezone).date() == crossed:
-            silent.append(candidate.name)
+    """Candidates the score calls silent today (see bot.scoring.model: messages that asked
+    for an answer left unanswered, or a long silence) who were not silent before today."""
+    ids = [c.id for c in candidates if c.id is not None]
+    if not ids:
+        return ""
+    midnight = local_midnight(now, services.settings.timezone)
+    today = await scores.latest(session=session, candidate_ids=ids)
+    before = await scores.latest(session=session, candidate_ids=ids, before=midnight)
+    names = {c.id: c.name for c in candidates}
+    silent = sorted(
+        names[cid]
+        for cid, snapshot in today.items()
+        if snapshot.at >= midnight
+        and _silent(snapshot)
+        and (cid not in before or not _silent(before[cid]))
+    )
     if not silent:
         return ""
-    return services.i18n.t(
-        lang, "digest.silent", count=len(silent), names="、".join(silent), days=days
-    )
+    return services.i18n.t(lang, "digest.silent", count=len(silent), names="、".join(silent))
+
+
+def _silent(snapshot: ScoreSnapshot) -> bool:
+    return any(reason.get("code") == "silent" for reason in snapshot.reasons or ())
 
 
 async def _documents(

@@ -7,10 +7,17 @@ Pure computation, no I/O: :func:`compute` turns one candidate's :class:`Signals`
 out below and in ``docs/scoring.md``; all indicators are 0-100 and look at a
 rolling window of :data:`WINDOW_DAYS` days where they count events.
 
-Expectations grow with time: a candidate who got the offer yesterday is not
-"behind" on documents or training. :func:`expected` is the share of the work
-expected by now: 0 for the first :data:`GRACE_DAYS` days after the offer, then
-rising linearly to 1 over :data:`RAMP_DAYS` days (everything is due by day 16).
+Expectations grow with time, towards the candidate's own dates: a candidate who
+got the offer yesterday is not "behind" on documents or training, and one whose
+training starts in three months is not behind after three weeks. :func:`expected`
+is the share of the work expected by now: 0 for the first :data:`GRACE_DAYS` days
+after the offer, then rising linearly to 1 on the due date (courses: the training
+date, else the first day; documents: the document deadline, else the first day;
+without a date, :data:`DEFAULT_DUE_DAYS` days after the offer).
+
+Unbound candidates are not scored at all ("not reached yet", see
+``storage.signals``), nor are those who declined, reneged, joined or are past their
+first day.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ WINDOW_DAYS = 14  # interactions, messages sent and questions are counted over t
 DROP_WINDOW_DAYS = 7  # the drop rule compares with the best score of this many days before
 GRACE_DAYS = 2
 RAMP_DAYS = 14
+DEFAULT_DUE_DAYS = GRACE_DAYS + RAMP_DAYS  # no due date known: everything due by day 16
 REPLY_FAST_HOURS = 1.0  # a median reply within this is perfect speed
 REPLY_SLOW_HOURS = 48.0  # ... and this slow (or no reply within it) is zero speed
 RECENCY_DAYS = 7  # last interaction this many days ago: recency 0
@@ -47,6 +55,19 @@ OFFER_VALUES: dict[str | None, int] = {"yes": 0, "private": 50, "no": 100, None:
 OFFER_DELAYED_FACTOR = 0.6
 # Below these indicator values the indicator becomes a reason.
 LOW_INDICATOR = 50
+# Stated facts that keep a candidate out of the low band whatever the sum says: a
+# candidate with another offer or a poor word about HR is never "low risk".
+CONCERNS = frozenset(
+    {
+        "other_offer",
+        "other_offer_private",
+        "drop",
+        "worried_team",
+        "low_rating",
+        "offer_delayed",
+        "checkin_worried",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +78,9 @@ class Signals:
     """
 
     days_since_offer: int = 0  # since the offer date (or the import, when later or unknown)
+    # From that start to the due dates (None: unknown, DEFAULT_DUE_DAYS is used).
+    training_due_days: int | None = None  # the training date, else the first day
+    documents_due_days: int | None = None  # the document deadline, else the first day
     # interaction
     sent: int = 0  # window: messages the bot delivered to them unprompted (notices, pushes)
     replies: int = 0  # window: their text messages and files
@@ -98,10 +122,10 @@ class Signals:
 class Thresholds:
     """Bands and rules (settings SCORE_HIGH_RISK_BELOW, SCORE_LOW_RISK_ABOVE, ...)."""
 
-    high_risk_below: int = 60
+    high_risk_below: int = 55
     low_risk_above: int = 80
     drop_points: int = 15
-    silence_days: int = 3
+    silence_days: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -127,9 +151,16 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return max(low, min(high, value))
 
 
-def expected(days_since_offer: int) -> float:
-    """Share of documents, training and survey expected by now: clamp((d - 2) / 14, 0, 1)."""
-    return _clamp((days_since_offer - GRACE_DAYS) / RAMP_DAYS)
+def expected(days_since_offer: int, due_days: int | None = None) -> float:
+    """Share of the work expected by now: clamp((d - 2) / (due - 2), 0, 1), with ``due``
+    the days from the start to the due date (DEFAULT_DUE_DAYS, 16, when unknown); a due
+    date within the grace days is due once they are over."""
+    due = DEFAULT_DUE_DAYS if due_days is None else due_days
+    if days_since_offer < GRACE_DAYS:
+        return 0.0
+    if due <= GRACE_DAYS:
+        return 1.0
+    return _clamp((days_since_offer - GRACE_DAYS) / (due - GRACE_DAYS))
 
 
 # ---- indicators ----------------------------------------------------------------------------
@@ -158,7 +189,7 @@ def interaction(s: Signals) -> int:
 
 def training(s: Signals) -> int:
     """Pre-training: 100 * (0.6 progress + 0.25 quiz + 0.15 time); 100 with no course or
-    nothing expected yet (e = expected(days_since_offer) = 0).
+    nothing expected yet (e = expected(days_since_offer, training_due_days) = 0).
 
     - progress = 1 - max(0, e - passed / assigned): only the shortfall against what is
       expected by now counts.
@@ -166,7 +197,7 @@ def training(s: Signals) -> int:
       attempted: 1 - e.
     - time = min(1, minutes on quizzes / (5 * courses attempted)); none attempted: 1 - e.
     """
-    e = expected(s.days_since_offer)
+    e = expected(s.days_since_offer, s.training_due_days)
     if s.courses_assigned <= 0 or e <= 0:
         return 100
     done = min(1.0, s.courses_passed / s.courses_assigned)
@@ -208,11 +239,12 @@ def feedback(s: Signals) -> int:
 def completeness(s: Signals) -> int:
     """Documents and contact details: 100 * (0.8 documents + 0.2 contact).
 
-    - documents = 1 - max(0, e - done), done = (submitted + approved) / (2 * required): a
+    - documents = 1 - max(0, e - done), e = expected(days_since_offer, documents_due_days),
+      done = (submitted + approved) / (2 * required): a
       submitted document counts half until approved; no document required: 1.
     - contact = (phone on file + email on file + chat account bound) / 3.
     """
-    e = expected(s.days_since_offer)
+    e = expected(s.days_since_offer, s.documents_due_days)
     if s.documents_required <= 0:
         documents = 1.0
     else:
@@ -285,6 +317,10 @@ def compute(
     if silent:
         band = "high"
     reasons = _reasons(signals, indicators, score, normalise(weights), thresholds, silent)
+    if band == "low" and any(r["code"] in CONCERNS for r in reasons):
+        band = "medium"  # "low risk, main reason: another offer" would contradict itself
+    if band == "high" and not reasons:
+        reasons = [{"code": "low_score"}]
     return Score(score=score, band=band, indicators=indicators, reasons=reasons)
 
 
@@ -322,9 +358,7 @@ def _reasons(
     def cost(name: str) -> float:
         return weights[name] * (100 - indicators[name])
 
-    if not s.bound:
-        weak.append((cost("interaction") + 1, {"code": "not_bound"}))
-    elif indicators["interaction"] < LOW_INDICATOR and not silent:
+    if s.bound and indicators["interaction"] < LOW_INDICATOR and not silent:
         weak.append((cost("interaction"), {"code": "low_interaction"}))
     if indicators["training"] < LOW_INDICATOR:
         weak.append((cost("training"), {"code": "training_behind"}))

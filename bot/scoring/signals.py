@@ -74,6 +74,11 @@ def _days_unanswered(sent: Sequence[datetime], last: datetime | None, now: datet
     return _days(now - min(waiting)) if len(waiting) >= UNANSWERED_IN_A_ROW else 0
 
 
+def _due_days(due: datetime | None, start: datetime) -> int | None:
+    """Whole days from the start to a due date (negative when it was before the start)."""
+    return None if due is None else int((due - start).total_seconds() // 86400)
+
+
 def _mentions_team(text: str) -> bool:
     lowered = text.lower()
     return any(word in lowered for word in TEAM_WORDS)
@@ -103,6 +108,8 @@ def aggregate(facts: Facts, now: datetime) -> Signals:
     )
     return Signals(
         days_since_offer=_days(now - facts.start),
+        training_due_days=_due_days(facts.training_due, facts.start),
+        documents_due_days=_due_days(facts.documents_due, facts.start),
         sent=len(sent),
         replies=sum(1 for _, kind in in_window if kind in REPLY_KINDS),
         taps=sum(1 for _, kind in in_window if kind in TAP_KINDS),

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 # The action suggested for each reason code (catalog key suffix); low ratings depend on the topic.
 ACTIONS: dict[str, str] = {
     "silent": "silent",
-    "not_bound": "not_bound",
     "other_offer": "other_offer",
     "other_offer_private": "other_offer",
     "drop": "drop",
@@ -23,6 +22,7 @@ ACTIONS: dict[str, str] = {
     "training_behind": "training_behind",
     "docs_missing": "docs_missing",
     "no_survey": "no_survey",
+    "low_score": "low_score",
 }
 RATING_ACTIONS: dict[str, str] = {
     "hr_communication": "low_rating_hr",

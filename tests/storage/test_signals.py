@@ -49,6 +49,9 @@ async def test_is_active_and_unscored_active(database: Database, clock: FixedClo
         last = pk(
             await make_candidate(session, now=now, name="z", offer_status=OfferStatus.DELAYED)
         )
+        for n, cid in enumerate((a, scored, old_score, pending, declined, forget, decided, last)):
+            await make_identity(session, now=now, user_id=f"u{n}", candidate_id=cid)
+        unbound = pk(await make_candidate(session, now=now, name="never bound"))
         await outcomes.record_outcome(
             session=session,
             candidate_id=decided,
@@ -78,7 +81,7 @@ async def test_is_active_and_unscored_active(database: Database, clock: FixedClo
     async with database.session() as session:
         flags = {
             cid: await signals.is_active(session=session, candidate_id=cid)
-            for cid in (a, scored, pending, declined, forget, decided, last, last + 1)
+            for cid in (a, scored, pending, declined, forget, decided, last, unbound, unbound + 1)
         }
         todo = await signals.unscored_active(session=session, since=now, after_id=0, limit=10)
         page = await signals.unscored_active(session=session, since=now, after_id=a, limit=1)
@@ -90,7 +93,8 @@ async def test_is_active_and_unscored_active(database: Database, clock: FixedClo
         forget: False,
         decided: False,
         last: True,
-        last + 1: False,
+        unbound: False,  # not reached yet: not scored
+        unbound + 1: False,
     }
     assert [c.id for c in todo] == [a, old_score, last]
     assert [c.id for c in page] == [old_score]
@@ -241,6 +245,8 @@ async def test_candidates_past_their_first_day_are_not_scored(
             )
         )
         undated = pk(await make_candidate(session, now=now, name="王五"))
+        for cid in (waiting, joined, undated):
+            await make_identity(session, now=now, user_id=f"u{cid}", candidate_id=cid)
     async with database.session() as session:
         flags = {
             cid: await signals.is_active(session=session, candidate_id=cid, today=today)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from adapters.memory import MemoryAdapter
 from bot.runtime.app import App
-from storage import outcomes
+from storage import outcomes, scores
 from storage.models import (
     Role,
 )
@@ -45,6 +47,50 @@ async def test_status_shows_score_breakdown_trend_and_is_audited(
     app.clock.set(NOW + timedelta(days=38))  # type: ignore[attr-defined]
     later = (await chat.say("hr-a", "/status 张三"))[0]
     assert "培训日期：2026-06-20（已过去 19 天）" in later and "-19" not in later
+
+
+async def test_status_says_why_there_is_no_score(
+    app: App, chat: MemoryAdapter, team: dict[str, Any]
+) -> None:
+    # 王五 never bound: "not reached yet", never "low risk".
+    text = (await chat.say("hr-a", "/status 王五"))[0]
+    assert "稳定性评分：尚未绑定，未触达（不评分）" in text and "低风险" not in text
+    async with app.db.session() as session:  # not scored on the way either
+        assert not await scores.latest(session=session, candidate_ids=[team["wang"].id])
+    await add_candidate(
+        app, "赵六", hr=team["hr_a"], offer_status="declined", bound_at=app.clock.now()
+    )
+    assert "稳定性评分：已婉拒 offer，不再评分" in (await chat.say("hr-a", "/status 赵六"))[0]
+    await chat.say("hr-a", "/outcome 张三 毁约 去了别家")
+    reneged = (await chat.say("hr-a", "/status 张三"))[0]
+    assert "稳定性评分：放弃入职：去了别家，不再评分" in reneged
+
+
+async def test_a_low_risk_candidates_weak_spots_are_worth_watching(
+    app: App, chat: MemoryAdapter, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.handlers import hr as hr_handlers
+    from storage.models import ScoreSnapshot
+
+    async def low_with_a_weak_spot(*args: Any, **kwargs: Any) -> ScoreSnapshot:
+        return ScoreSnapshot(
+            id=10**6,
+            candidate_id=team["zhang"].id,
+            at=NOW,
+            score=86,
+            band="low",
+            interaction=100,
+            training=40,
+            feedback=100,
+            completeness=100,
+            external=100,
+            reasons=[{"code": "training_behind"}],
+        )
+
+    monkeypatch.setattr(hr_handlers.score_jobs, "refresh", low_with_a_weak_spot)
+    text = (await chat.say("hr-a", "/status 张三"))[0]
+    assert "86 分（低风险）" in text
+    assert "可留意：" in text and "主要原因" not in text
 
 
 async def test_status_in_english_for_english_staff(

@@ -24,7 +24,11 @@ async def test_risk_sorted_by_score_paged_and_masked(
     people = []
     for n in range(12):
         candidate, _ = await add_candidate(
-            app, f"候选人{n:02d}", hr=hr_a, phone=f"+86139001390{n:02d}"
+            app,
+            f"候选人{n:02d}",
+            hr=hr_a,
+            phone=f"+86139001390{n:02d}",
+            bound_at=app.clock.now(),
         )
         await save_score(
             app, candidate, 50 - n, "high", reasons=[{"code": "silent", "days": n + 3}]
@@ -39,6 +43,8 @@ async def test_risk_sorted_by_score_paged_and_masked(
     assert "建议：打个电话问候一下" in lines[3]
     assert "+8613900139011" not in reply and "13900139011" not in reply
     assert "候选人01" not in reply  # on page 2
+    # 王五 never bound: not reached yet, listed apart and never as a risk
+    assert lines[-1].startswith("另有 1 人尚未绑定（未触达，不评分）：王五")
     buttons = chat.last("hr-a").buttons
     assert buttons[0].payload == f"st:{people[11].id}" and buttons[-1].payload == "rk:high:2"
     page2 = (await chat.tap("hr-a", "下一页"))[0]
@@ -143,3 +149,28 @@ async def test_export_has_the_scope_rows_and_is_audited(
     admin_rows = list(admin_sheet.iter_rows(values_only=True))
     assert admin_rows[0][:2] == ("ID", "Name")
     assert {r[1] for r in admin_rows[1:]} == {"张三", "王五", "李四"}
+
+
+async def test_export_names_why_someone_has_no_risk(
+    app: App, chat: MemoryAdapter, team: dict[str, Any]
+) -> None:
+    from openpyxl import load_workbook
+
+    declined, _ = await add_candidate(
+        app, "赵六", hr=team["hr_a"], offer_status="declined", bound_at=app.clock.now()
+    )
+    # An old snapshot from before the decline, and one for 王五, who never bound.
+    await save_score(app, declined, 95, "low")
+    await save_score(app, team["wang"], 90, "low")
+    await chat.say("hr-a", "/export")
+    book = load_workbook(chat.last("hr-a").files[0].path or "")
+    sheet = book.active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    by_name = {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    # Not "95, 低风险": a declined candidate has left, an unbound one is not reached yet.
+    assert by_name["赵六"]["稳定性评分"] is None
+    assert by_name["赵六"]["风险等级"] == "已婉拒 offer，不再评分"
+    assert by_name["赵六"]["主要原因"] is None
+    assert by_name["王五"]["稳定性评分"] is None
+    assert by_name["王五"]["风险等级"] == "尚未绑定，未触达（不评分）"

@@ -15,7 +15,6 @@ from storage import people, questions
 from storage.models import (
     Candidate,
     Document,
-    Interaction,
     Outbox,
     Outcome,
     Staff,
@@ -27,6 +26,8 @@ _phones = iter(range(100, 1000))
 
 
 async def _candidate(app: App, name: str, hr: Staff, **fields: Any) -> Candidate:
+    """A candidate who bound a day ago (unless ``bound_at`` says otherwise)."""
+    fields.setdefault("bound_at", START - timedelta(days=1))
     candidate, _ = await add_candidate(
         app, name, hr=hr, phone=f"+8613800000{next(_phones)}", **fields
     )
@@ -54,10 +55,12 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
     await add_staff(app, "张敏", "hr", user="hr-zhang")
     await add_staff(app, "陈静", "admin", user="admin-chen")
     await add_staff(app, "李强", "manager", user="mgr", department="研发中心")
+    yesterday = START - timedelta(days=1)
     # Six high-risk candidates: the five lowest scores are listed, one more is counted.
     for n, score in enumerate((55, 31, 48, 40, 52, 36)):
         candidate = await _candidate(app, f"高危{n}", hr)
         reasons = [{"code": "other_offer"}] if score == 31 else [{"code": "silent", "days": 5}]
+        await save_score(app, candidate, score, "high", at=yesterday, reasons=reasons)
         await save_score(app, candidate, score, "high", reasons=reasons)
     await save_score(app, await _candidate(app, "稳定", hr), 85, "low")
     await save_score(app, await _candidate(app, "中等", hr), 70, "medium")
@@ -67,16 +70,22 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
     await save_score(app, gone, 12, "high")
     await _add(app, Outcome(candidate_id=gone.id, outcome="reneged", at=START))
     await save_score(app, await _candidate(app, "别人的", other), 20, "high")
-    # Silence: exactly 3 days since binding or since the last interaction.
-    await _candidate(app, "小明", hr, bound_at=_silent_since(3))
-    await _candidate(app, "小红", hr, bound_at=_silent_since(4))
-    talked = await _candidate(app, "小刚", hr, bound_at=_silent_since(10))
-    quiet = await _candidate(app, "小丽", hr, bound_at=_silent_since(10))
-    await _add(
-        app,
-        Interaction(candidate_id=talked.id, kind="text", at=_silent_since(1)),
-        Interaction(candidate_id=quiet.id, kind="text", at=_silent_since(3.2)),
-        Interaction(candidate_id=quiet.id, kind="text", at=_silent_since(3)),
+    # Silence as the score sees it: silent in this morning's score and not in yesterday's.
+    silent = [{"code": "silent", "days": 3}]
+    today = START - timedelta(hours=2)
+    for name, before, now in (
+        ("小明", [], silent),  # newly silent
+        ("小红", silent, silent),  # silent since yesterday already
+        ("小刚", [], []),
+        ("小丽", None, silent),  # newly silent, first score
+    ):
+        quiet = await _candidate(app, name, hr)
+        if before is not None:
+            await save_score(app, quiet, 75, "medium", at=yesterday, reasons=before)
+        await save_score(app, quiet, 70 if now else 75, "medium", at=today, reasons=now)
+    # Never bound: not reached yet, never a risk.
+    await save_score(
+        app, await _candidate(app, "未绑定", hr, bound_at=None), 20, "high", reasons=silent
     )
     # Two documents waiting, the older for 5 hours; one already approved.
     doc_owner = await _candidate(app, "交材料", hr)
@@ -143,11 +152,10 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
     assert "· 高危1（研发中心）31 分：手上有其他 offer" in text
     assert "发一段团队日常的视频，再电话聊一聊" in text
     assert "已经 5 天没有任何互动" in text and "打个电话问候一下" in text
-    for absent in ("高危0", "稳定", "中等", "已拒绝", "已毁约", "别人的"):
+    for absent in ("高危0", "稳定", "中等", "已拒绝", "已毁约", "别人的", "未绑定"):
         assert absent not in text
-    silent = next(line for line in lines if "新增沉默" in line)
-    assert "2 位" in silent and "小明" in silent and "小丽" in silent
-    assert "小红" not in silent and "小刚" not in silent and "已经 3 天没有任何互动" in silent
+    quiet = next(line for line in lines if "新近沉默" in line)
+    assert quiet == "🔕 新近沉默 2 位：小丽、小明，最近几条需要回复的消息都没有回应"
     assert "待审核材料 2 份，最早的已等了 4 小时，发送 /review 处理" in text
     assert "超过 24 小时未回复的问题 1 个，最早的已等了 29 小时，发送 /reply 回复" in text
     assert "待经理审批的 offer 1 份，最久的已等了 2 天" in text
@@ -162,7 +170,7 @@ async def test_digest_for_a_busy_day_once(app: App, chat: MemoryAdapter, clock: 
     clock.advance(timedelta(days=1))  # the next morning: a new digest
     await _run(app, clock)
     assert len(chat.sent["hr-wang"]) == 2
-    assert "新增沉默" not in chat.last("hr-wang").text  # 小明 was newly silent yesterday
+    assert "新近沉默" not in chat.last("hr-wang").text  # 小明 was newly silent yesterday
 
 
 async def test_all_calm_in_english(app: App, chat: MemoryAdapter, clock: FixedClock) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
@@ -253,16 +254,16 @@ async def test_entering_the_high_band_alerts_the_hr_once_a_day(
 ) -> None:
     _, good, silent = await two_candidates(app, chat)
     await left_unanswered(app, clock, silent)
-    clock.set(START + 4 * DAY)  # Shanghai 10:00, day 4
+    clock.set(START + 6 * DAY)  # Shanghai 10:00, day 6
     before = len(chat.sent["hr-wang"])
     await refresh_now(app, silent)  # first score, high: alert
     [row] = await alerts(app)
     assert row.staff_id is not None and row.kind == "notice"
-    assert row.dedupe_key == f"score-high:{silent.id}:2026-06-05"
+    assert row.dedupe_key == f"score-high:{silent.id}:2026-06-07"
     await app.courier.drain()
     [text] = [m.text for m in chat.sent["hr-wang"][before:]]
     assert text.startswith("⚠️ 李四（研发中心）进入高风险，稳定性评分")
-    assert "原因：已经 4 天没有任何互动" in text
+    assert "原因：已经 6 天没有任何互动" in text
     assert "建议：打个电话问候一下，或请经理发一段欢迎语" in text
     assert chat.last("hr-wang").buttons[0].payload == f"st:{silent.id}"
 
@@ -276,8 +277,8 @@ async def test_entering_the_high_band_alerts_the_hr_once_a_day(
     await mark_band(app, silent, "medium")
     await refresh_now(app, silent)
     assert [a.dedupe_key for a in await alerts(app)] == [
-        f"score-high:{silent.id}:2026-06-05",
-        f"score-high:{silent.id}:2026-06-06",
+        f"score-high:{silent.id}:2026-06-07",
+        f"score-high:{silent.id}:2026-06-08",
     ]
     await chat.say("u1", "hi")  # 张三 is scored after his message (medium), no alert
     assert len(await alerts(app)) == 2
@@ -294,12 +295,12 @@ async def test_english_alert_in_the_hrs_language(
         staff.language = "en"
         session.add(staff)
     await left_unanswered(app, clock, silent)
-    clock.set(START + 4 * DAY)
+    clock.set(START + 6 * DAY)
     await refresh_now(app, silent)
     await app.courier.drain()
     text = chat.last("hr-wang").text
     assert text.startswith("⚠️ 李四 (研发中心) is now high risk, stability score")
-    assert "Why: silent for 4 days" in text
+    assert "Why: silent for 6 days" in text
     assert "Suggested: call them, or ask the manager to send a welcome" in text
 
 
@@ -357,10 +358,20 @@ async def test_daily_recompute_scores_active_candidates_once_a_day(
         ("孙七", {"offer_status": "pending_approval"}),
         ("周八", {}),
         ("吴九", {}),
+        ("郑十", {}),  # never bound: "not reached yet", not scored
     ):
-        others[name], _ = await add_candidate(app, name, hr=hr, **fields)
+        others[name], code = await add_candidate(app, name, hr=hr, **fields)
+        if name != "郑十":
+            await chat.say(f"u-{name}", f"/bind {code}")
     async with app.db.session() as session:
         session.add(Outcome(candidate_id=others["周八"].id, outcome="joined", at=START))
+        await session.execute(
+            delete(ScoreSnapshot).where(
+                col(ScoreSnapshot.candidate_id).in_(
+                    [others[n].id for n in ("王五", "赵六", "孙七", "周八", "吴九")]
+                )
+            )
+        )
     clock.set(START + 2 * DAY)
     await chat.say("u1", "/progress")  # 张三 is scored by his message already
     await daily_recompute(app.db, app.services, clock.now())
@@ -386,11 +397,14 @@ async def test_daily_recompute_scores_active_candidates_once_a_day(
 
 
 async def test_daily_recompute_in_batches(
-    app: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    app: App, chat: MemoryAdapter, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hr = await add_staff(app, "王芳", "hr")
     for i in range(7):
-        await add_candidate(app, f"候选{i}", hr=hr)
+        _, code = await add_candidate(app, f"候选{i}", hr=hr)
+        await chat.say(f"u{i}", f"/bind {code}")
+    async with app.db.session() as session:
+        await session.exec(delete(ScoreSnapshot))
     monkeypatch.setattr(score_jobs, "DAILY_BATCH", 3)
     await daily_recompute(app.db, app.services, clock.now())
     async with app.db.session() as session:

@@ -53,7 +53,8 @@ def test_reason_and_action_texts(i18n: I18n) -> None:
         ).reasons,
         {"code": "low_interaction"},
         {"code": "other_offer"},
-        {"code": "silent", "days": 5},  # only for bound candidates, unlike not_bound above
+        {"code": "silent", "days": 5},
+        {"code": "low_score"},  # the high band with no other reason
         low,
     ]
     assert {r["code"] for r in every} == set(wording.ACTIONS) | {"low_rating"}
