@@ -82,6 +82,12 @@ class MemoryAdapter(BaseAdapter):
         await self.dispatch(self.incoming(user, button.label, payload=button.payload))
         return [m.text for m in self.sent[user][before:]]
 
+    async def tap_payload(self, user: str, payload: str, label: str = "") -> list[str]:
+        """Tap a button by its payload, e.g. one of an old message further up."""
+        before = len(self.sent[user])
+        await self.dispatch(self.incoming(user, label, payload=payload))
+        return [m.text for m in self.sent[user][before:]]
+
     async def upload(
         self,
         user: str,

@@ -205,9 +205,10 @@ Anchor = Literal[
     "birthday",
     "holiday",
     "manager_welcome",
+    "decision_day",
 ]
 DATE_ANCHORS: frozenset[str] = frozenset(
-    {"offer", "training", "onboarding", "doc_deadline", "manager_welcome"}
+    {"offer", "training", "onboarding", "doc_deadline", "manager_welcome", "decision_day"}
 )
 ItemKind = Literal["article", "video", "guide", "news", "greeting", "reminder", "survey", "checkin"]
 ItemAction = Literal["offer", "survey", "documents", "quiz", "resources", "checkin"]
@@ -227,7 +228,9 @@ class JourneySlot(_Model):
     """A moment in the journey when the bot may push one item (content/journey.yaml).
 
     ``anchor`` + ``days``: that many days after (negative: before) the candidate's
-    offer, training, onboarding date or document deadline. ``weekly`` fires on
+    offer (or binding, when later: a late binder starts the journey when they arrive),
+    training, onboarding date, document deadline or ``decision_day`` (the date they
+    asked to decide the offer by, while it is delayed). ``weekly`` fires on
     ``weekday``; ``birthday`` on the candidate's birthday; ``holiday`` on the
     named holiday of the Chinese calendar (``holiday``: the holidays library's
     English name, e.g. "Mid-Autumn Festival"; its first day, see
@@ -238,7 +241,8 @@ class JourneySlot(_Model):
     ``max_delay_days``, then lapses. ``transactional`` slots (reminders) are exempt
     from the weekly cap and /mute but limited to one a day. ``when_missing_documents``:
     only for candidates with documents still missing. ``when_accepted``: only once the
-    offer is accepted (nothing asks for documents before that). ``date_bound``: a
+    offer is accepted (nothing asks for documents before that). ``when_offer_unanswered``:
+    only while the offer waits for a first answer (not after "I need more time"). ``date_bound``: a
     promise kept on its day (a birthday, a holiday, a countdown): not held back by the
     weekly cap, and other pushes make room for it. A weekly slot sends a digest of its
     items unless ``single`` (one item, e.g. the check-in). ``digest``: the id of a
@@ -257,6 +261,7 @@ class JourneySlot(_Model):
     priority: int = 0
     when_missing_documents: bool = False
     when_accepted: bool = False
+    when_offer_unanswered: bool = False
     date_bound: bool = False
     single: bool = False
     prefer_manager_welcome: bool = False

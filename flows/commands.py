@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.context import Context
+from bot.core.messages import Button
 from bot.core.roles import BOUND
 from bot.core.router import Router
 from bot.handlers.manager import approval_in_reach, offer_for_hr
 from bot.people import approvals
+from bot.people.offers import UNDO_PAYLOAD, may_take_back
 from bot.people.progress import offer_awaiting_reply
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
+from flows.offer import take_back_decline
 from storage import people
 from storage.models import OfferStatus, Role
 
@@ -52,10 +55,20 @@ async def offer_command(ctx: Context, args: str) -> None:
             and candidate.offer_decline_reason == approvals.REJECTED_BY_MANAGER
         ):
             ctx.reply(ctx.t("offer_hr.candidate_closed"))
+        elif await may_take_back(ctx.session, candidate, ctx.now, ctx.settings.offer_undo_hours):
+            ctx.reply(
+                ctx.t("offer.state.declined_undo", hours=ctx.settings.offer_undo_hours),
+                buttons=[Button(ctx.t("offer.take_back"), UNDO_PAYLOAD)],
+            )
         else:
             ctx.reply(ctx.t(f"offer.state.{candidate.offer_status}"))
         return
     await ctx.services.flows.start(ctx, "offer")
+
+
+@router.payload(UNDO_PAYLOAD, roles={Role.CANDIDATE})
+async def take_back_tapped(ctx: Context, args: list[str]) -> None:
+    await take_back_decline(ctx)
 
 
 # ---- a manager rejects an offer: why (HR sees it, the candidate does not) ------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.context import Context
+from bot.core.messages import Button
+from bot.people.offers import UNDO_PAYLOAD, may_take_back
 from bot.support.intent import Intent, classify
 from flows.dates import parse_user_date
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
@@ -119,7 +122,51 @@ async def handle_note(turn: Turn, answer: Answer) -> Go | Stay:
     candidate.offer_decline_note = note or None
     await _set_status(turn, OfferStatus.DECLINED)
     await _tell_hr(turn, "offer.hr_declined", reason_key=f"offer.reason.{reason}", note=note or "-")
-    return Go(END, (turn.t("offer.declined"),))
+    hours = turn.ctx.settings.offer_undo_hours
+    if hours <= 0:
+        return Go(END, (turn.t("offer.declined"),))
+    turn.ctx.reply(
+        turn.t("offer.declined_undo", hours=hours),
+        buttons=(Button(turn.t("offer.take_back"), UNDO_PAYLOAD),),
+    )
+    return Go(END)
+
+
+async def take_back_decline(ctx: Context) -> None:
+    """The candidate takes their decline back (within OFFER_UNDO_HOURS, unless HR acted):
+    the offer waits again, HR is told, and the offer is asked again."""
+    candidate = ctx.actor.candidate
+    assert candidate is not None
+    if not await may_take_back(ctx.session, candidate, ctx.now, ctx.settings.offer_undo_hours):
+        key = (
+            "offer.take_back_late"
+            if candidate.offer_status == OfferStatus.DECLINED.value
+            else f"offer.state.{candidate.offer_status}"
+        )
+        ctx.reply(ctx.t(key))
+        return
+    await people.save_candidate(
+        session=ctx.session,
+        candidate=candidate,
+        fields={
+            "offer_status": OfferStatus.OFFERED.value,
+            "offer_replied_at": None,
+            "offer_decline_reason": None,
+            "offer_decline_note": None,
+        },
+        now=ctx.now,
+    )
+    if candidate.hr_id is not None:
+        hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
+        if hr is not None:
+            ctx.notify_staff(
+                hr,
+                "offer.hr_taken_back",
+                name=candidate.name,
+                department=candidate.department or "-",
+            )
+    ctx.reply(ctx.t("offer.taken_back"))
+    await ctx.services.flows.start(ctx, "offer")
 
 
 async def _set_status(turn: Turn, status: OfferStatus) -> None:
@@ -179,4 +226,4 @@ OFFER_FLOW = Flow(
 )
 
 
-__all__ = ["DECLINE_REASONS", "OFFER_FLOW"]
+__all__ = ["DECLINE_REASONS", "OFFER_FLOW", "take_back_decline"]

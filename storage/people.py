@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import extract, func, or_
+from sqlalchemy import exists, extract, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Candidate, Identity, Staff
+from storage.models import Candidate, Identity, OfferStatus, Outcome, Staff
 
 # ---- staff -------------------------------------------------------------------------------
 
@@ -115,6 +115,27 @@ async def list_candidates(
     if hr_id is not None:
         stmt = stmt.where(Candidate.hr_id == hr_id)
     return (await session.exec(stmt.order_by(col(Candidate.id)))).all()
+
+
+async def offers_unanswered(
+    *, session: AsyncSession, bound_before: datetime, offered_before: date
+) -> Sequence[Candidate]:
+    """Bound candidates whose offer still waits for a first answer, bound before
+    ``bound_before`` with an offer dated before ``offered_before`` (or undated), without
+    an outcome and not being forgotten; by id."""
+    stmt = (
+        select(Candidate)
+        .where(
+            col(Candidate.offer_status) == OfferStatus.OFFERED.value,
+            col(Candidate.bound_at).is_not(None),
+            col(Candidate.bound_at) < bound_before,
+            or_(col(Candidate.offer_date).is_(None), col(Candidate.offer_date) < offered_before),
+            col(Candidate.forget_requested_at).is_(None),
+            ~exists().where(col(Outcome.candidate_id) == col(Candidate.id)),
+        )
+        .order_by(col(Candidate.id))
+    )
+    return (await session.exec(stmt)).all()
 
 
 async def save_candidate(

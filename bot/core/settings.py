@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     score_drop_points: int = Field(default=15, ge=1, le=100)
     silence_days: int = Field(default=5, ge=1, le=60)
     offer_approval_sla_days: int = Field(default=2, ge=1, le=60)
+    # A declined offer can be taken back in the chat for this long (unless HR acted).
+    offer_undo_hours: int = Field(default=24, ge=0, le=720)
+    # An offer unanswered this many days after it was first shown: HR is told, once.
+    offer_unanswered_days: int = Field(default=10, ge=1, le=90)
     digest_hour: int = Field(default=9, ge=0, le=23)
     # Saturday and Sunday digests only when a question waits past TICKET_SLA_HOURS.
     digest_weekends: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +47,16 @@ def still_waiting(candidate: Candidate, today: date) -> bool:
     if candidate.offer_status == OfferStatus.DECLINED.value:
         return False
     return candidate.onboarding_date is None or candidate.onboarding_date >= today
+
+
+def journey_start(candidate: Candidate, tz: tzinfo) -> date | None:
+    """The day the journey counts from: the offer date, or the day the candidate bound
+    when that is later (a late binder still gets the first weeks' messages)."""
+    start = candidate.offer_date
+    if candidate.bound_at is not None:
+        bound = candidate.bound_at.astimezone(tz).date()
+        start = bound if start is None else max(start, bound)
+    return start
 
 
 def offer_awaiting_reply(status: str) -> bool:

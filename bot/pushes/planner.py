@@ -27,6 +27,7 @@ from bot.pushes.slots import (
     CAP_WINDOW,
     Occurrence,
     occurrences,
+    offer_fits,
     upcoming_promises,
     welcome_days,
 )
@@ -243,7 +244,7 @@ def decide(
         slot = occurrence.slot
         if slot.when_missing_documents and state.missing_documents == []:
             continue
-        if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
+        if not offer_fits(slot, candidate):
             continue
         due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
         if not breaks_silence(candidate, slot, rows, due_at, silence):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.people.progress import journey_start
 from content.calendar import china_holiday
 from content.models import JourneySlot
 from storage.models import Candidate, OfferStatus, WelcomeMessage
@@ -25,6 +26,7 @@ _DATE_ANCHORS = {
     "training": "training_date",
     "onboarding": "onboarding_date",
     "doc_deadline": "doc_deadline",
+    "decision_day": "offer_delay_until",
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -68,6 +70,8 @@ def _slot_dates(
             yield slot.id, day
     elif slot.anchor in _DATE_ANCHORS:
         base: date | None = getattr(candidate, _DATE_ANCHORS[slot.anchor])
+        if slot.anchor == "offer":
+            base = journey_start(candidate, tz)
         if base is not None:
             yield slot.id, base + timedelta(days=slot.days)
     elif slot.anchor == "weekly":
@@ -87,6 +91,13 @@ def _slot_dates(
             found = china_holiday(slot.holiday, year)
             if found is not None:
                 yield f"{slot.id}:{year}", found.day
+
+
+def offer_fits(slot: JourneySlot, candidate: Candidate) -> bool:
+    """Whether the offer state allows ``slot`` (when_accepted, when_offer_unanswered)."""
+    if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
+        return False
+    return not (slot.when_offer_unanswered and candidate.offer_status != OfferStatus.OFFERED.value)
 
 
 def due_on(slot: JourneySlot, day: date, tz: ZoneInfo) -> datetime:
@@ -144,7 +155,7 @@ def upcoming_promises(
     for slot in journey:
         if not slot.date_bound or slot.transactional:
             continue
-        if slot.when_accepted and candidate.offer_status != OfferStatus.ACCEPTED.value:
+        if not offer_fits(slot, candidate):
             continue  # it will not be sent, so nothing makes room for it
         for _, day in _slot_dates(slot, candidate, ahead, welcomes or {}, tz):
             due = due_on(slot, day, tz)

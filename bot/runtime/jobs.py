@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.people.approvals import check_approval_sla
+from bot.people.offers import check_unanswered_offers
 from bot.pushes.planner import plan_pushes
 from bot.reports.digest import send_digests
 from bot.runtime.tick import AfterRoute, TickJob
@@ -14,6 +15,7 @@ TICK_JOBS: tuple[TickJob, ...] = (
     daily_recompute,
     plan_pushes,
     check_approval_sla,
+    check_unanswered_offers,
     send_digests,
 )
 AFTER_ROUTE: tuple[AfterRoute, ...] = (after_interaction,)

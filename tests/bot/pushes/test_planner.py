@@ -286,14 +286,17 @@ async def test_shipped_library_personalises(
     await tick(app, local(2026, 6, 2, 12, 30))  # team_intro
     await tick(app, local(2026, 6, 8, 10))  # team_video, held by the weekly cap until day 7
     await tick(app, local(2026, 6, 9, 12, 30))  # onboarding_guide, a day later for the same reason
+    # Neither has answered the offer: day 7's reminder went too (day 3's lapsed untried).
     assert await receipts(app, engineer) == {
         "welcome",
+        "offer_last_call",
         "team_intro_ai",  # major + motivation: the most specific
         "team_video_rnd",  # the R&D centre's video
         "onboarding_guide_relocation",  # Chengdu -> Hangzhou
     }
     assert await receipts(app, maker) == {
         "welcome",
+        "offer_last_call",
         "team_intro_hardware",  # major (ties with the department's item; then by id)
         "team_video_manufacturing",  # 智能制造部 matches the manufacturing video
         "onboarding_guide_local",
