@@ -9,9 +9,9 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.core.text import number
-from bot.support import tell_admins
-from bot.support.intent import Intent, classify, quote
-from storage import people, questions
+from bot.support.intent import Intent, classify
+from bot.support.tickets import raise_ticket
+from storage import questions
 from storage.models import Candidate, Question, Role
 
 router = Router()
@@ -110,28 +110,8 @@ async def ask_hr(ctx: Context, args: list[str]) -> None:
 async def _open_ticket(
     ctx: Context, candidate: Candidate, text: str, question_id: int | None
 ) -> None:
-    ticket = await questions.open_ticket(
-        session=ctx.session,
-        candidate_id=candidate.id or 0,
-        hr_id=candidate.hr_id,
-        text=text,
-        question_id=question_id,
-        now=ctx.now,
-    )
-    hr = (
-        await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
-        if candidate.hr_id is not None
-        else None
-    )
+    _, hr = await raise_ticket(ctx, candidate, text, question_id)
     if hr is None:
         ctx.reply(ctx.t("questions.no_hr"))
-        await tell_admins(
-            ctx.session, ctx.services, ticket, candidate, ctx.now, "questions.admin_no_hr"
-        )
         return
     ctx.reply(ctx.t("questions.forwarded", hr=hr.name, hours=ctx.settings.ticket_sla_hours))
-    ctx.notify_staff_text(
-        hr,
-        ctx.staff_t(hr, "questions.hr_notice", id=ticket.id, name=candidate.name, text=quote(text)),
-        (Button(ctx.staff_t(hr, "questions.reply_button"), f"tk:{ticket.id}"),),
-    )

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from bot.core.context import Context
 from bot.core.router import Router
+from bot.support.intent import Intent, classify
+from bot.support.tickets import raise_ticket
 from flows.engine import END, Accept, Answer, Ask, Flow, FlowEngine, Go, Option, Stay, Step, Turn
 from storage import people, surveys
 from storage.models import Role
@@ -91,8 +93,10 @@ async def handle_questions(turn: Turn, answer: Answer) -> Go | Stay:
     if text == "":
         return Stay(turn.t("survey.hint.text"))
     turn.data["open_questions"] = text
-    if text:
-        turn.data["forwarded"] = await _tell_hr(turn, "survey.hr_question", text=text)
+    # A real question becomes a numbered ticket HR answers with /reply; "没有" does not.
+    if text and classify(text) in (Intent.QUESTION, Intent.TOO_LONG):
+        _, hr = await raise_ticket(turn.ctx, turn.candidate, text, None, key="survey.hr_question")
+        turn.data["forwarded"] = hr is not None
     return Go("offers")
 
 

@@ -76,6 +76,24 @@ async def documents_waiting(*, session: AsyncSession, hr_id: int) -> Waiting:
     return Waiting(int(count), oldest)
 
 
+async def overdue_ticket_list(
+    *, session: AsyncSession, hr_id: int, created_before: datetime, limit: int
+) -> Sequence[tuple[Ticket, str]]:
+    """The oldest open tickets for this HR older than the reply SLA, with the candidate's name."""
+    stmt = (
+        select(Ticket, Candidate.name)
+        .join(Candidate, col(Candidate.id) == col(Ticket.candidate_id))
+        .where(
+            Ticket.hr_id == hr_id,
+            Ticket.status == TicketStatus.OPEN.value,
+            col(Ticket.created_at) < created_before,
+        )
+        .order_by(col(Ticket.created_at), col(Ticket.id))
+        .limit(limit)
+    )
+    return [(ticket, name) for ticket, name in (await session.exec(stmt)).all()]
+
+
 async def tickets_overdue(
     *, session: AsyncSession, hr_id: int, created_before: datetime
 ) -> Waiting:

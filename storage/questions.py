@@ -98,6 +98,12 @@ async def overdue_tickets(
     return (await session.exec(locked(session, stmt, skip_locked=True))).all()
 
 
+async def escalated_since(*, session: AsyncSession, since: datetime) -> bool:
+    """Whether any ticket was escalated at or after ``since``."""
+    stmt = select(Ticket.id).where(col(Ticket.escalated_at) >= since).limit(1)
+    return (await session.exec(stmt)).first() is not None
+
+
 async def mark_escalated(*, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     ticket.escalated_at = now
     session.add(ticket)

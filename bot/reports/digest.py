@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
-from bot.core.messages import Outgoing
+from bot.core.messages import Button, Outgoing
 from bot.people.approvals import waited
 from bot.people.progress import still_waiting
 from bot.scoring.standing import unscored
 from bot.scoring.wording import action_text, reason_text
+from bot.support.intent import quote
 from storage import digest, outbox, people, scores
 from storage.approvals import approval_since
 from storage.db import Database
@@ -32,6 +33,7 @@ from storage.models import Candidate, OfferStatus, OutboxCategory, Role, ScoreSn
 from storage.signals import local_midnight
 
 TOP = 5
+TICKETS_LISTED = 3
 HIGH = "high"
 
 
@@ -67,7 +69,7 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
             await outbox.enqueue(
                 session=session,
                 kind="notice",
-                payload=Outgoing(text).to_json(),
+                payload=Outgoing(text, sections.buttons).to_json(),
                 due_at=now,
                 now=now,
                 staff_id=hr.id,
@@ -85,6 +87,7 @@ class Sections:
     documents: str
     tickets: str
     approvals: str
+    buttons: tuple[Button, ...] = ()  # reply buttons for the overdue questions listed
 
     def present(self) -> list[str]:
         parts = (self.high_risk, self.newly_silent, self.documents, self.tickets, self.approvals)
@@ -103,12 +106,14 @@ async def digest_sections(
         if still_waiting(c, today)
     ]
     scored = [c for c in candidates if unscored(c, today=today) is None]
+    tickets, buttons = await _tickets(session, services, lang, hr.id, now)
     return Sections(
         await _high_risk(session, services, lang, scored),
         await _newly_silent(session, services, lang, scored, now),
         await _documents(session, services, lang, hr.id, now),
-        await _tickets(session, services, lang, hr.id, now),
+        tickets,
         _approvals(services, lang, candidates, now),
+        buttons,
     )
 
 
@@ -214,21 +219,33 @@ async def _documents(
 
 async def _tickets(
     session: AsyncSession, services: Services, lang: str | None, hr_id: int, now: datetime
-) -> str:
+) -> tuple[str, tuple[Button, ...]]:
+    """Questions past the reply SLA: the count, the oldest few by number, reply buttons.
+    This is HR's only reminder of them (one message a day, not one per ticket)."""
     sla = services.settings.ticket_sla_hours
-    waiting = await digest.tickets_overdue(
-        session=session, hr_id=hr_id, created_before=now - timedelta(hours=sla)
-    )
+    before = now - timedelta(hours=sla)
+    waiting = await digest.tickets_overdue(session=session, hr_id=hr_id, created_before=before)
     if not waiting.count or waiting.oldest is None:
-        return ""
+        return "", ()
     i18n = services.i18n
-    return i18n.t(
-        lang,
-        "digest.tickets",
-        count=waiting.count,
-        hours=sla,
-        wait=waited(i18n, lang, waiting.oldest, now),
-    )
+    lines = [
+        i18n.t(
+            lang,
+            "digest.tickets",
+            count=waiting.count,
+            hours=sla,
+            wait=waited(i18n, lang, waiting.oldest, now),
+        )
+    ]
+    buttons = []
+    for ticket, name in await digest.overdue_ticket_list(
+        session=session, hr_id=hr_id, created_before=before, limit=TICKETS_LISTED
+    ):
+        lines.append(
+            i18n.t(lang, "digest.ticket_line", id=ticket.id, name=name, text=quote(ticket.text, 40))
+        )
+        buttons.append(Button(i18n.t(lang, "questions.reply_to", id=ticket.id), f"tk:{ticket.id}"))
+    return "\n".join(lines), tuple(buttons)
 
 
 def _approvals(

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.support.tickets import escalate_tickets, escalation_job, notify_about_ticket, tell_admins
+from bot.support.tickets import escalate_tickets, escalation_job, raise_ticket, tell_admins
 
-__all__ = ["escalate_tickets", "escalation_job", "notify_about_ticket", "tell_admins"]
+__all__ = ["escalate_tickets", "escalation_job", "raise_ticket", "tell_admins"]

@@ -40,6 +40,20 @@ _ACKS = {
     "got it",
     "好的谢谢",
     "谢啦",
+    # "nothing to ask", e.g. in the survey's open question
+    "没有",
+    "没有了",
+    "暂时没有",
+    "暂无",
+    "无",
+    "没",
+    "没什么",
+    "没问题",
+    "none",
+    "no",
+    "nope",
+    "nothing",
+    "no questions",
 }
 _TRAILING = "!！.。~～ 😊🙏👍"
 

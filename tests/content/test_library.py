@@ -46,6 +46,9 @@ SLOT_IDS = [
     "national_day",
     "manager_welcome",
     "checkin",
+    "offer_reminder",
+    "offer_last_call",
+    "decision_day",
 ]
 
 
@@ -81,6 +84,11 @@ def test_journey_has_the_default_slots(pack: ContentPack) -> None:
     assert table["countdown"] == ("onboarding", -7, False)
     assert table["day_before"] == ("onboarding", -1, True)
     assert table["doc_deadline"] == ("doc_deadline", -3, True)
+    assert table["offer_reminder"] == ("offer", 3, True)
+    assert table["offer_last_call"] == ("offer", 7, True)
+    assert table["decision_day"] == ("decision_day", 0, True)
+    for slot_id in ("offer_reminder", "offer_last_call"):
+        assert pack.slot(slot_id).when_offer_unanswered  # type: ignore[union-attr]
 
 
 def test_special_slots(pack: ContentPack) -> None:

@@ -74,22 +74,48 @@ async def test_other_hr_cannot_answer(
     assert not any(m.text == "可以" for m in chat.sent["u1"])
 
 
-async def test_overdue_ticket_is_escalated_once(
+async def test_overdue_tickets_are_reminded_in_one_message_a_day(
     app: App, chat: MemoryAdapter, clock: FixedClock, people: tuple[Staff, Candidate]
 ) -> None:
+    """The issue's case: many questions left unanswered give HR one digest and each admin
+    one grouped escalation a day, not one message per ticket per person."""
     await add_staff(app, "陈静", "admin", user="admin-chen")
-    await chat.say("u1", "我能带我的猫来上班吗")
-    await chat.tap("u1", "转给 HR")
-    clock.advance(timedelta(hours=23))
+    asked = ["我能带我的猫来上班吗", "公司可以养鱼吗", "能在工位上种一盆向日葵吗"]
+    asked += [f"我的第 {n} 只猫可以一起带来公司吗" for n in range(11)]
+    for text in asked:
+        await chat.say("u1", text)
+        await chat.tap("u1", "转给 HR")
+    hr_before = len(chat.sent["hr-wang"])
+    clock.advance(timedelta(hours=23))  # 09:00 the next day: not overdue yet
     await app.housekeeping()
     assert not chat.sent["admin-chen"]
-    clock.advance(timedelta(hours=2))
+    clock.advance(timedelta(hours=2))  # 11:00: all fourteen past the 24-hour SLA
     await app.housekeeping()
-    assert "超过 24 小时" in chat.last("hr-wang").text
-    assert "升级提醒" in chat.last("admin-chen").text
-    before = len(chat.sent["admin-chen"])
+    [escalation] = chat.sent["admin-chen"]
+    assert escalation.text.startswith("⏰ 升级提醒：14 个问题超过 24 小时无人回复")
+    assert "· #1 张三（HR：王芳，已等 25 小时）：我能带我的猫来上班吗" in escalation.text
+    assert "还有 9 个，发送 /reply 查看全部" in escalation.text
+    assert [b.payload for b in escalation.buttons] == [f"tk:{n}" for n in range(1, 6)]
+    # HR: no message per ticket; the day's digest (written at 09:00, before the SLA
+    # passed) said nothing of them, so tomorrow's lists them.
+    assert not any("超过 24 小时" in m.text for m in chat.sent["hr-wang"][hr_before:])
+    for _ in range(3):
+        await app.housekeeping()
+    assert len(chat.sent["admin-chen"]) == 1
+    clock.advance(timedelta(hours=22))  # 09:00 the day after: the digest
     await app.housekeeping()
-    assert len(chat.sent["admin-chen"]) == before
+    digest = chat.last("hr-wang")
+    assert "超过 24 小时未回复的问题 14 个" in digest.text
+    assert "· #1 张三：我能带我的猫来上班吗" in digest.text
+    assert [b.payload for b in digest.buttons] == ["tk:1", "tk:2", "tk:3"]
+    assert len(chat.sent["admin-chen"]) == 1  # escalated once, not again every day
+    # A new one crossing the SLA later that day waits for the next day's message.
+    await chat.say("u1", "宿舍里可以自己做饭吗这个想问问")
+    await chat.tap("u1", "转给 HR")
+    clock.advance(timedelta(days=1, hours=1))
+    await app.housekeeping()
+    assert len(chat.sent["admin-chen"]) == 2
+    assert "1 个问题超过 24 小时" in chat.last("admin-chen").text
 
 
 async def test_file_outside_a_flow_gets_a_pointer(

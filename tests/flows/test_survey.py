@@ -95,6 +95,29 @@ async def test_question_and_other_offers_go_to_hr(app: App, chat: MemoryAdapter)
     assert row.looking_forward is None
     assert row.open_questions == "入职体检需要在哪家医院做？"
     assert row.other_offers == "yes"
+    # A numbered ticket with a reply button: HR answers it like any other question.
+    assert question.startswith("❓ 问题 #") and "在满意度问卷里留了一个问题" in question
+    number = question.split("#")[1].split("：")[0]
+    hr_message = next(m for m in chat.sent["hr-wang"] if m.text == question)
+    assert hr_message.buttons[0].payload == f"tk:{number}"
+    listed = (await chat.say("hr-wang", "/reply"))[0]
+    assert f"#{number}" in listed and "入职体检" in listed
+    await chat.say("hr-wang", f"/reply {number} 在公司附近的体检中心，地址稍后发你")
+    assert "体检中心" in chat.last("u1").text
+
+
+async def test_nothing_to_ask_in_the_survey_is_no_ticket(app: App, chat: MemoryAdapter) -> None:
+    await bound(app, chat)
+    hr_before = len(chat.sent["hr-wang"])
+    await chat.say("u1", "/survey")
+    for score in ("5", "4", "5"):
+        await chat.tap("u1", score)
+    await chat.tap("u1", "跳过")
+    await chat.say("u1", "暂时没有")
+    replies = await chat.tap("u1", "没有")
+    assert "问卷完成" in replies[0] and "转给 HR" not in replies[0]
+    assert hr_texts(chat, hr_before) == []
+    assert "没有待回复" in (await chat.say("hr-wang", "/reply"))[0]
 
 
 async def test_bad_inputs_get_the_hint(app: App, chat: MemoryAdapter) -> None:

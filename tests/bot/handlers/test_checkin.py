@@ -27,14 +27,17 @@ async def test_every_week_a_check_in_and_a_worried_answer_reaches_hr(
         offer_date=OFFER,
         training_date=date(2026, 8, 28),
         onboarding_date=date(2026, 9, 1),
+        offer_status="accepted",
+        # Bound on another account weeks ago: the first weeks' journey is behind them.
+        bound_at=local(OFFER, 10),
     )
     await chat.say("zs", f"/bind {code}")
     got = await live(app, chat, clock, "zs", date(2026, 6, 29))
     asks = [(at, m) for at, m in got if [b.payload for b in m.buttons][:1] == ["ci:fine"]]
-    # Last week's check-in is still open when they bind (two hours later), then one a
-    # week on Tuesday evening, each week a different wording.
+    # Last week's check-in is still open when they bind this account (the next tick),
+    # then one a week on Tuesday evening, each week a different wording.
     when = [at.astimezone(SHANGHAI).strftime("%a %H:%M") for at, _ in asks]
-    assert when == ["Mon 11:00"] + ["Tue 19:00"] * 4
+    assert when == ["Mon 10:00"] + ["Tue 19:00"] * 4
     assert len({m.text for _, m in asks[:4]}) == 4
     assert [b.label for b in asks[0][1].buttons] == ["😊 一切顺利", "😟 有点担心", "🙋 我有问题"]
 
