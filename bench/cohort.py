@@ -17,12 +17,14 @@ the dispositions, with noise:
 - dates: training starts on a day uniform in [days - 10, days + 40] (so at the end
   some have started and most still wait), documents are due ten days before it;
 - training: three courses of five questions, each attempted with probability
-  sigmoid(1 + 1.5 z) on a random day before the training date; correct answers ~ Binomial(5, 0.72 + 0.1 z),
-  passed at 4; minutes ~ log-normal around 6 + 2 z (five taps per attempt);
+  sigmoid(1 + 1.5 z) on a random day before the training date; correct answers
+  ~ Binomial(5, 0.72 + 0.1 z), passed at 4; minutes ~ log-normal around 6 + 2 z
+  (five taps per attempt);
 - feedback: the survey is answered with probability sigmoid(0.5 + 1.6 z) on a random
   day, three ratings round(3.8 + 0.8 z + N(0, 0.7)) in 1..5; questions ~ Poisson;
 - completeness: six documents, each submitted with probability sigmoid(1.2 + 1.6 z)
-  on a random day before the deadline (approved 90 %); phone 98 %, email 90 %, bound with probability sigmoid(2 + z_interaction);
+  on a random day before the deadline (approved 90 %); phone 98 %, email 90 %, bound
+  with probability sigmoid(2 + z_interaction);
 - external: another offer with probability sigmoid(-1.8 - 1.5 z); the survey then says
   "yes" (60 %) or "private"; without one, "no" (90 %) or "private"; HR tags 35 % of the
   other offers; 8 % ask for more time on the offer (twice as often with another offer).
