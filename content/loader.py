@@ -142,6 +142,13 @@ def _load_faq(root: Path) -> list[FaqEntry]:
                 file=name,
             )
         first_index[entry.id] = index
+        for lang in ("zh", "en"):  # answers may use the candidate's dates and names
+            try:
+                check_template(getattr(entry.answer, lang))
+            except TemplateProblem as exc:
+                raise ContentError(
+                    f"{name}: {index}.answer.{lang}: template error: {exc}", file=name
+                ) from exc
     return faq
 
 

@@ -11,6 +11,7 @@ from bot.people.offers import UNDO_PAYLOAD, may_take_back
 from bot.support.intent import Intent, classify
 from flows.dates import parse_user_date
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
+from flows.questions import faq_answer
 from storage import people
 from storage.models import OfferStatus
 
@@ -46,17 +47,17 @@ async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
     if choice == "decline":
         return Go("confirm_decline")
     if choice is None and classify(answer.text) is Intent.QUESTION:
-        return Stay(_answer_question(turn, answer.text))
+        return Stay(await _answer_question(turn, answer.text))
     return Stay(turn.t("flow.hint.choice"))
 
 
-def _answer_question(turn: Turn, text: str) -> str:
+async def _answer_question(turn: Turn, text: str) -> str:
     """A question typed while the offer waits: answered from the FAQ when it can be, then
     the offer is asked again."""
     match = turn.ctx.services.faq.match(text)
     if match is None:
         return turn.t("offer.question_later")
-    answer = match.entry.answer.get(turn.ctx.actor.language)
+    answer = await faq_answer(turn.ctx, match.entry)
     return turn.t("offer.question_answered", answer=answer)
 
 
@@ -78,15 +79,21 @@ async def handle_confirm_decline(turn: Turn, answer: Answer) -> Go | Stay:
     return Stay(turn.t("flow.hint.choice"))
 
 
+def _date_example(turn: Turn) -> dict[str, str]:
+    """A date a week ahead, as the example of what to type (never a date already past)."""
+    day = turn.ctx.today + timedelta(days=7)
+    return {"iso": day.isoformat(), "zh": f"{day.month}月{day.day}日"}
+
+
 async def ask_until(turn: Turn) -> Ask:
-    return Ask(turn.t("offer.until_ask"))
+    return Ask(turn.t("offer.until_ask", **_date_example(turn)))
 
 
 async def handle_until(turn: Turn, answer: Answer) -> Go | Stay:
     today = turn.ctx.today
     when = parse_user_date(answer.text, today)
     if when is None:
-        return Stay(turn.t("offer.until_bad"))
+        return Stay(turn.t("offer.until_bad", **_date_example(turn)))
     if when <= today or when > today + MAX_DELAY:
         return Stay(turn.t("offer.until_range", days=MAX_DELAY.days))
     candidate = turn.candidate

@@ -5,15 +5,22 @@ HR answers them in flows/tickets.py."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.core.text import number
+from bot.pushes.variables import candidate_variables
 from bot.support.intent import Intent, classify
 from bot.support.tickets import raise_ticket
+from content.models import FaqEntry
+from content.render import SPARSE_VARIABLES, TemplateProblem, render
 from storage import questions
 from storage.models import Candidate, Question, Role
 
+log = logging.getLogger(__name__)
 router = Router()
 
 
@@ -51,13 +58,38 @@ async def handle_free_text(ctx: Context) -> bool:
         )
         return True
     ctx.reply(
-        ctx.t("questions.faq_answer", answer=match.entry.answer.get(ctx.actor.language)),
+        ctx.t("questions.faq_answer", answer=await faq_answer(ctx, match.entry)),
         buttons=[
             Button(ctx.t("questions.helpful"), f"faq:{question.id}:y"),
             Button(ctx.t("questions.not_helpful"), f"faq:{question.id}:n"),
         ],
     )
     return True
+
+
+async def faq_answer(ctx: Context, entry: FaqEntry) -> str:
+    """An FAQ answer in the asker's language, filled with their own dates and names
+    (answers are templates: "你现在的入职日期是 {{ onboarding_date | zh_date }}")."""
+    lang = ctx.actor.language
+    text = entry.answer.get(lang)
+    candidate = ctx.actor.candidate
+    if "{" not in text:
+        return text
+    variables: Mapping[str, object] = SPARSE_VARIABLES
+    if candidate is not None:
+        variables = await candidate_variables(
+            ctx.session,
+            ctx.services.content,
+            candidate,
+            lang=lang or "zh",
+            today=ctx.today,
+            company=ctx.t("push.company"),
+        )
+    try:
+        return render(text, variables)
+    except TemplateProblem:  # checked when the content loads; a last resort
+        log.exception("FAQ answer %s did not render", entry.id)
+        return render(text, SPARSE_VARIABLES)
 
 
 async def _own_question(ctx: Context, args: list[str]) -> tuple[Candidate, Question] | None:

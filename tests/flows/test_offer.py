@@ -38,8 +38,11 @@ async def test_accept_with_button(app: App, chat: MemoryAdapter) -> None:
 
 async def test_need_more_time_asks_until_when(app: App, chat: MemoryAdapter) -> None:
     candidate = await bound(app, chat)
-    assert "什么时候" in (await chat.tap("u1", "需要更多时间"))[0]
-    assert "没能识别" in (await chat.say("u1", "下周吧"))[0]
+    ask = (await chat.tap("u1", "需要更多时间"))[0]
+    # The example is a week ahead of today (2026-06-01), never a date already past.
+    assert "什么时候" in ask and "例如 2026-06-08 或 6月8日" in ask
+    bad = (await chat.say("u1", "下周吧"))[0]
+    assert "没能识别" in bad and "2026-06-08" in bad
     assert "今天之后" in (await chat.say("u1", "2026-05-01"))[0]  # in the past
     replies = await chat.say("u1", "6月15日")
     assert "2026-06-15" in replies[0]

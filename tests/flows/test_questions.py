@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -169,3 +169,27 @@ async def test_reply_alone_lists_open_questions_oldest_first_with_buttons(
     # Another HR sees none of them.
     await add_staff(app, "刘洋", "hr", user="hr-liu")
     assert "没有待回复的问题" in (await chat.say("hr-liu", "/reply"))[0]
+
+
+async def test_the_quoted_faq_misses_are_answered_right(
+    app: App, chat: MemoryAdapter, people: tuple[Staff, Candidate]
+) -> None:
+    laptop = (await chat.say("u1", "培训要带电脑吗"))[0]
+    assert "公司配发电脑" in laptop and "不用自带" in laptop
+    # A December hire asking to postpone hears their own date, not a summer deadline.
+    hr, _ = people
+    _, code = await add_candidate(
+        app, "陈七", hr=hr, onboarding_date=date(2026, 12, 14), offer_status="accepted"
+    )
+    await chat.say("u7", f"/bind {code}")
+    later = (await chat.say("u7", "可以推迟入职吗"))[0]
+    assert "你现在的入职日期是 12月14日" in later, later
+    assert "8 月 31 日" not in later and "王芳" in later
+    start = (await chat.say("u7", "我哪天入职"))[0]
+    assert "你的入职日期是 12月14日" in start and "7 月" not in start
+    # In English too, and without a date on file the answer says where to find it.
+    _, code = await add_candidate(app, "Lee", hr=hr, onboarding_date=None)
+    await chat.say("u8", f"/bind {code}")
+    await chat.say("u8", "/lang en")
+    when = (await chat.say("u8", "When is my start date?"))[0]
+    assert "offer and joining notice" in when and "{" not in when
