@@ -287,15 +287,18 @@ def main(build_app: AppFactory, argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"preboard: {exc}", file=sys.stderr)
         return 2
-    # LOG_LEVEL applies to every command; without it the interactive console keeps
-    # to warnings so the conversation stays readable.
+    # LOG_LEVEL applies to every command. The console is a conversation: its log (and
+    # libraries' warnings) goes to DATA_DIR/console.log, not between the chat lines.
     interactive_console = args.command == "console" or (
         args.command in (None, "run") and not settings.enabled_platforms()
     )
     level = settings.log_level
-    if interactive_console and "log_level" not in settings.model_fields_set:
-        level = "WARNING"
-    setup_logging(settings.log_format, level, secrets=settings.secrets())
+    log_file = None
+    if interactive_console:
+        log_file = settings.data_dir / "console.log"
+        if "log_level" not in settings.model_fields_set:
+            level = "WARNING"
+    setup_logging(settings.log_format, level, secrets=settings.secrets(), path=log_file)
 
     async def go() -> int:
         app = build_app(settings)

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.core.privacy import mask_text
 from bot.core.text import redact
@@ -84,9 +85,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(
-    fmt: str = "text", level: str = "INFO", secrets: Iterable[str | None] = ()
+    fmt: str = "text",
+    level: str = "INFO",
+    secrets: Iterable[str | None] = (),
+    path: Path | None = None,
 ) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """One handler for the root logger: standard error, or the file ``path`` (the console,
+    whose terminal is the chat); Python warnings are logged too."""
+    handler: logging.Handler
+    if path is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    logging.captureWarnings(False)  # re-install even if something restored showwarning
+    logging.captureWarnings(True)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

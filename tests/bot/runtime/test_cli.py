@@ -186,3 +186,5 @@ def test_console_transcript_binding_and_progress(tmp_path: Path) -> None:
     assert other.returncode == 0, other.stderr
     assert "已经被使用" in other.stdout
     assert f"欢迎你，{name}" not in other.stdout
+    # The console's log is a file beside the data, not lines in the conversation.
+    assert other.stderr == "" and (tmp_path / "console.log").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -114,7 +115,7 @@ def test_log_level_applies_to_every_command(
         monkeypatch.setenv(key, value)
     seen: list[str] = []
 
-    def record(fmt: str, chosen: str, secrets: object = ()) -> None:
+    def record(fmt: str, chosen: str, secrets: object = (), path: object = None) -> None:
         seen.append(chosen)
         raise _Stop
 
@@ -122,3 +123,31 @@ def test_log_level_applies_to_every_command(
     with pytest.raises(_Stop):
         cli.main(lambda settings: None, argv)  # type: ignore[arg-type,return-value]
     assert seen == [level]
+
+
+def test_a_log_file_takes_records_and_python_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console's log goes to a file, so libraries' warnings never land in the chat."""
+    import warnings
+
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    path = tmp_path / "logs" / "console.log"
+    try:
+        setup_logging("text", "WARNING", path=path)
+        logging.getLogger("some.library").warning("font cache is being rebuilt")
+        # What warnings.warn ends in once captured (pytest records warn() itself).
+        warnings.showwarning("this API is deprecated", DeprecationWarning, "lib.py", 1)
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    text = path.read_text(encoding="utf-8")
+    assert "font cache is being rebuilt" in text and "this API is deprecated" in text
