@@ -17,8 +17,10 @@ import yaml
 from content import ContentPack, FaqEntry, FaqMatch, FaqMatcher, Text, load_content
 
 HERE = Path(__file__).parent
-# Written blind (from the FAQ's answers only) after the matcher and threshold were fixed.
-HELDOUT = HERE / "faq_heldout_v2.yaml"
+# Written blind (from the FAQ's ids and answers only) after the matcher and threshold were
+# fixed: v3 in issue #12 (measured once, docs/faq-matching.md); v2 is seen by now.
+HELDOUT = HERE / "faq_heldout_v3.yaml"
+HELDOUT_V2 = HERE / "faq_heldout_v2.yaml"
 DEV = HERE / "faq_dev.yaml"
 # The first held-out set; seen while the FAQ content was tuned, so now development data.
 DEV_SEEN = HERE / "faq_dev_seen.yaml"
@@ -128,7 +130,9 @@ def test_heldout_accuracy(
     assert figures.false_answer_rate <= MAX_FALSE_ANSWERS, report
 
 
-@pytest.mark.parametrize("path", [DEV, DEV_SEEN], ids=["dev", "dev_seen"])
+@pytest.mark.parametrize(
+    "path", [DEV, DEV_SEEN, HELDOUT_V2], ids=["dev", "dev_seen", "heldout_v2"]
+)
 def test_development_sets_are_reported(
     matcher: FaqMatcher, path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -165,7 +169,10 @@ def test_mixed_text_is_tokenised_by_word(matcher: FaqMatcher) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "？？？", "???", "asdfgh", "😀😀😀", "🎉", "。。。！！", "\n\t", "a", "的了吗"],
+    [
+        *("", "   ", "？？？", "???", "asdfgh", "😀😀😀", "🎉", "。。。！！", "\n\t", "a", "的了吗"),
+        *("3", "12", "１２", "3?", "2026-07-01", "1 2 3"),  # bare numbers: a choice, not a question
+    ],
 )
 def test_garbage_is_not_answered(matcher: FaqMatcher, text: str) -> None:
     assert matcher.match(text) is None
