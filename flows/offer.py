@@ -13,7 +13,7 @@ from flows.dates import parse_user_date
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from flows.questions import faq_answer
 from storage import people
-from storage.models import OfferStatus
+from storage.models import Candidate, OfferStatus
 
 DECLINE_REASONS = ("better_offer", "further_study", "location", "salary", "family", "other")
 MAX_DELAY = timedelta(days=90)
@@ -39,8 +39,8 @@ async def ask_decision(turn: Turn) -> Ask:
 async def handle_decision(turn: Turn, answer: Answer) -> Go | Stay:
     choice = answer.choice
     if choice == "accept":
-        await _set_status(turn, OfferStatus.ACCEPTED)
-        await _tell_hr(turn, "offer.hr_accepted")
+        await _set_status(turn.ctx, turn.candidate, OfferStatus.ACCEPTED)
+        await _tell_hr(turn.ctx, turn.candidate, "offer.hr_accepted")
         return Go(END, (turn.t("offer.accepted"),))
     if choice == "later":
         return Go("until")
@@ -98,8 +98,8 @@ async def handle_until(turn: Turn, answer: Answer) -> Go | Stay:
         return Stay(turn.t("offer.until_range", days=MAX_DELAY.days))
     candidate = turn.candidate
     candidate.offer_delay_until = when
-    await _set_status(turn, OfferStatus.DELAYED)
-    await _tell_hr(turn, "offer.hr_delayed", until=when.isoformat())
+    await _set_status(turn.ctx, turn.candidate, OfferStatus.DELAYED)
+    await _tell_hr(turn.ctx, turn.candidate, "offer.hr_delayed", until=when.isoformat())
     return Go(END, (turn.t("offer.delayed", until=when.isoformat()),))
 
 
@@ -127,8 +127,14 @@ async def handle_note(turn: Turn, answer: Answer) -> Go | Stay:
     reason = str(turn.data["reason"])
     candidate.offer_decline_reason = reason
     candidate.offer_decline_note = note or None
-    await _set_status(turn, OfferStatus.DECLINED)
-    await _tell_hr(turn, "offer.hr_declined", reason_key=f"offer.reason.{reason}", note=note or "-")
+    await _set_status(turn.ctx, turn.candidate, OfferStatus.DECLINED)
+    await _tell_hr(
+        turn.ctx,
+        turn.candidate,
+        "offer.hr_declined",
+        reason_key=f"offer.reason.{reason}",
+        note=note or "-",
+    )
     hours = turn.ctx.settings.offer_undo_hours
     if hours <= 0:
         return Go(END, (turn.t("offer.declined"),))
@@ -152,33 +158,13 @@ async def take_back_decline(ctx: Context) -> None:
         )
         ctx.reply(ctx.t(key))
         return
-    await people.save_candidate(
-        session=ctx.session,
-        candidate=candidate,
-        fields={
-            "offer_status": OfferStatus.OFFERED.value,
-            "offer_replied_at": None,
-            "offer_decline_reason": None,
-            "offer_decline_note": None,
-        },
-        now=ctx.now,
-    )
-    if candidate.hr_id is not None:
-        hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)
-        if hr is not None:
-            ctx.notify_staff(
-                hr,
-                "offer.hr_taken_back",
-                name=candidate.name,
-                department=candidate.department or "-",
-            )
+    await _set_status(ctx, candidate, OfferStatus.OFFERED)
+    await _tell_hr(ctx, candidate, "offer.hr_taken_back")
     ctx.reply(ctx.t("offer.taken_back"))
     await ctx.services.flows.start(ctx, "offer")
 
 
-async def _set_status(turn: Turn, status: OfferStatus) -> None:
-    ctx = turn.ctx
-    candidate = turn.candidate
+async def _set_status(ctx: Context, candidate: Candidate, status: OfferStatus) -> None:
     fields: dict[str, object] = {"offer_status": status.value, "offer_replied_at": ctx.now}
     if status is not OfferStatus.DELAYED:
         fields["offer_delay_until"] = None
@@ -190,9 +176,9 @@ async def _set_status(turn: Turn, status: OfferStatus) -> None:
     )
 
 
-async def _tell_hr(turn: Turn, key: str, reason_key: str | None = None, **values: object) -> None:
-    ctx = turn.ctx
-    candidate = turn.candidate
+async def _tell_hr(
+    ctx: Context, candidate: Candidate, key: str, reason_key: str | None = None, **values: object
+) -> None:
     if candidate.hr_id is None:
         return
     hr = await people.get_staff(session=ctx.session, staff_id=candidate.hr_id)

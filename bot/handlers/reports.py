@@ -108,14 +108,13 @@ async def risk_page(ctx: Context, band: str, page: int) -> None:
     candidates = {c.id: c for c in await _open_candidates(ctx) if c.id is not None}
     scope_ids = None if hr_scope(ctx) is None else list(candidates)
     latest = await scores.latest(session=ctx.session, candidate_ids=scope_ids)
-    reached = {cid: c for cid, c in candidates.items() if unscored(c, today=ctx.today) is None}
+    why_not = {cid: unscored(c, today=ctx.today) for cid, c in candidates.items()}
+    reached = {cid: c for cid, c in candidates.items() if why_not[cid] is None}
     rows = sorted(
         ((s, reached[cid]) for cid, s in latest.items() if s.band == band and cid in reached),
         key=lambda pair: (pair[0].score, pair[1].name, pair[1].id or 0),
     )
-    unreached = sorted(
-        c.name for c in candidates.values() if unscored(c, today=ctx.today) == UNREACHED
-    )
+    unreached = sorted(c.name for cid, c in candidates.items() if why_not[cid] == UNREACHED)
     footer = (
         ctx.t("risk.unreached", count=len(unreached), names="、".join(unreached[:RISK_PAGE]))
         if unreached and page == 1 and band == "high"

@@ -176,7 +176,7 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
                 text = i18n.t(
                     lang, "approve.nudge", wait=waited(i18n, lang, since, now), **_about(candidate)
                 )
-                await _alert(
+                await alert_staff(
                     session,
                     approver,
                     Outgoing(text, buttons(i18n, lang, candidate)),
@@ -200,7 +200,7 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
                 **_about(candidate),
             )
             key = f"approval_sla_hr:{candidate.id}:{period}"
-            await _alert(session, hr, Outgoing(text), key, now)
+            await alert_staff(session, hr, Outgoing(text), key, now)
 
 
 async def _tell_admins_nobody_approves(
@@ -222,10 +222,11 @@ async def _tell_admins_nobody_approves(
     )
 
 
-async def _alert(
+async def alert_staff(
     session: AsyncSession, staff: Staff, message: Outgoing, key: str, now: datetime
-) -> None:
-    await outbox.enqueue(
+) -> int | None:
+    """Queue an alert to a staff member now, once per ``key``; the outbox id, or None."""
+    return await outbox.enqueue(
         session=session,
         kind="notice",
         payload=message.to_json(),

@@ -16,11 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
 from bot.core.messages import Button, Outgoing
-from bot.people.approvals import REJECTED_BY_MANAGER
+from bot.people.approvals import REJECTED_BY_MANAGER, alert_staff
 from bot.people.progress import journey_start
-from storage import outbox, outcomes, people
+from storage import outcomes, people
 from storage.db import Database
-from storage.models import Candidate, OfferStatus, OutboxCategory
+from storage.models import Candidate, OfferStatus
 
 UNDO_PAYLOAD = "ou"
 
@@ -73,13 +73,10 @@ async def check_unanswered_offers(db: Database, services: Services, now: datetim
                 days=(today - start).days,
             )
             button = Button(i18n.t(lang, "score.alert_button"), f"st:{candidate.id}")
-            await outbox.enqueue(
-                session=session,
-                kind="notice",
-                payload=Outgoing(text, (button,)).to_json(),
-                due_at=now,
-                now=now,
-                staff_id=hr.id,
-                dedupe_key=f"offer_unanswered:{candidate.id}:{start.isoformat()}",
-                category=OutboxCategory.ALERT.value,
+            await alert_staff(
+                session,
+                hr,
+                Outgoing(text, (button,)),
+                f"offer_unanswered:{candidate.id}:{start.isoformat()}",
+                now,
             )

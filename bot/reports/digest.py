@@ -106,10 +106,12 @@ async def digest_sections(
         if still_waiting(c, today)
     ]
     scored = [c for c in candidates if unscored(c, today=today) is None]
+    ids = [c.id for c in scored if c.id is not None]
+    latest = await scores.latest(session=session, candidate_ids=ids) if ids else {}
     tickets, buttons = await _tickets(session, services, lang, hr.id, now)
     return Sections(
-        await _high_risk(session, services, lang, scored),
-        await _newly_silent(session, services, lang, scored, now),
+        _high_risk(services, lang, scored, latest),
+        await _newly_silent(session, services, lang, scored, latest, now),
         await _documents(session, services, lang, hr.id, now),
         tickets,
         _approvals(services, lang, candidates, now),
@@ -136,12 +138,14 @@ def _part_of_day(now: datetime, tz: ZoneInfo) -> str:
     return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
 
 
-async def _high_risk(
-    session: AsyncSession, services: Services, lang: str | None, candidates: list[Candidate]
+def _high_risk(
+    services: Services,
+    lang: str | None,
+    candidates: list[Candidate],
+    latest: dict[int, ScoreSnapshot],
 ) -> str:
     i18n = services.i18n
     by_id = {c.id: c for c in candidates if c.id is not None}
-    latest = await scores.latest(session=session, candidate_ids=by_id)
     risky = sorted(
         (s for s in latest.values() if s.band == HIGH),
         key=lambda s: (s.score, by_id[s.candidate_id].name),
@@ -175,21 +179,23 @@ async def _newly_silent(
     services: Services,
     lang: str | None,
     candidates: list[Candidate],
+    today: dict[int, ScoreSnapshot],
     now: datetime,
 ) -> str:
     """Candidates the score calls silent today (see bot.scoring.model: messages that asked
-    for an answer left unanswered, or a long silence) who were not silent before today."""
+    for an answer left unanswered, or a long silence) who were not silent before today.
+    ``today``: their latest snapshots."""
     ids = [c.id for c in candidates if c.id is not None]
     if not ids:
         return ""
     midnight = local_midnight(now, services.settings.timezone)
-    today = await scores.latest(session=session, candidate_ids=ids)
     before = await scores.latest(session=session, candidate_ids=ids, before=midnight)
     names = {c.id: c.name for c in candidates}
     silent = sorted(
         names[cid]
         for cid, snapshot in today.items()
-        if snapshot.at >= midnight
+        if cid in names
+        and snapshot.at >= midnight
         and _silent(snapshot)
         and (cid not in before or not _silent(before[cid]))
     )

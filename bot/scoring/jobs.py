@@ -15,13 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Context, Services
 from bot.core.messages import Button, Outgoing
+from bot.people.approvals import alert_staff
 from bot.scoring import signals
 from bot.scoring.model import Score, Thresholds, compute
 from bot.scoring.wording import action_text, reasons_text
-from storage import outbox, people, scores
+from storage import people, scores
 from storage import signals as signal_rows
 from storage.db import Database
-from storage.models import Candidate, OutboxCategory, Role, ScoreSnapshot
+from storage.models import Candidate, Role, ScoreSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +141,8 @@ async def alert_high_risk(
     )
     button = Button(i18n.t(lang, "score.alert_button"), f"st:{candidate.id}")
     day = now.astimezone(services.settings.timezone).date()
-    return await outbox.enqueue(
-        session=session,
-        kind="notice",
-        payload=Outgoing(text, (button,)).to_json(),
-        due_at=now,
-        now=now,
-        staff_id=hr.id,
-        dedupe_key=f"score-high:{candidate.id}:{day.isoformat()}",
-        category=OutboxCategory.ALERT.value,
+    return await alert_staff(
+        session, hr, Outgoing(text, (button,)), f"score-high:{candidate.id}:{day.isoformat()}", now
     )
 
 
