@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.core.settings import Settings
 
 
 def is_quiet(when: datetime, tz: ZoneInfo, start: int, end: int) -> bool:
@@ -25,3 +29,22 @@ def next_allowed(when: datetime, tz: ZoneInfo, start: int, end: int) -> datetime
     if morning <= local:
         morning = datetime.combine(local.date() + timedelta(days=1), time(end), tzinfo=tz)
     return morning.astimezone(when.tzinfo)
+
+
+def staff_hours(now: datetime, settings: Settings, *, weekends: bool = False) -> bool:
+    """Whether a note to staff that is not urgent may be written at ``now``: from
+    DIGEST_HOUR until quiet hours begin, local time, on working days (Saturday and
+    Sunday too with ``weekends`` or DIGEST_WEEKENDS). Written outside them, it would
+    wait in the outbox and reach HR on a Saturday morning; checked again next morning,
+    it is written then."""
+    local = now.astimezone(settings.timezone)
+    if local.hour < settings.digest_hour:
+        return False
+    if is_quiet(now, settings.timezone, settings.quiet_hours_start, settings.quiet_hours_end):
+        return False
+    return weekends or settings.digest_weekends or local.weekday() < 5
+
+
+def is_weekend(now: datetime, settings: Settings) -> bool:
+    """Saturday or Sunday locally, unless DIGEST_WEEKENDS makes them working days for HR."""
+    return now.astimezone(settings.timezone).weekday() >= 5 and not settings.digest_weekends

@@ -17,6 +17,7 @@ from bot.core.admins import notify_admins
 from bot.core.context import Actor, Context, Services
 from bot.core.i18n import I18n
 from bot.core.messages import Button, Outgoing
+from bot.core.quiet import staff_hours
 from storage import approvals, outbox, people
 from storage.db import Database
 from storage.models import (
@@ -152,22 +153,22 @@ def _about(candidate: Candidate) -> dict[str, str]:
 async def check_approval_sla(db: Database, services: Services, now: datetime) -> None:
     """Nudge approvers and alert HR about approvals pending past OFFER_APPROVAL_SLA_DAYS.
 
-    Once every OFFER_APPROVAL_SLA_DAYS each (outbox dedupe keys carry the period), from
-    DIGEST_HOUR on, so nobody is nudged at midnight nor every day. An approval nobody can
-    give (no manager for the department) goes to the admins, once.
+    From DIGEST_HOUR on working days, once per period (outbox dedupe keys carry it; see
+    :func:`reminder_period`), so nobody is nudged at midnight, on a Sunday nor every day.
+    An approval nobody can give (no manager for the department) goes to the admins, once.
     """
     settings = services.settings
-    local = now.astimezone(settings.timezone)
-    if local.hour < settings.digest_hour:
-        return
-    cutoff = now - timedelta(days=settings.offer_approval_sla_days)
+    if not staff_hours(now, settings):
+        return  # a waiting approval is not urgent enough for a Saturday: Monday it is
+    sla = settings.offer_approval_sla_days
+    cutoff = now - timedelta(days=sla)
     i18n = services.i18n
     async with db.session() as session:
         for candidate in await approvals.overdue_approvals(
             session=session, requested_before=cutoff
         ):
             since = approvals.approval_since(candidate)
-            period = f"{since:%Y%m%d%H%M}:{(now - since).days // settings.offer_approval_sla_days}"
+            period = f"{since:%Y%m%d%H%M}:{reminder_period(now - since, sla)}"
             approvers = await approvals.approvers_of(session=session, candidate=candidate)
             if not approvers:
                 await _tell_admins_nobody_approves(session, services, candidate, since, now)
@@ -201,6 +202,14 @@ async def check_approval_sla(db: Database, services: Services, now: datetime) ->
             )
             key = f"approval_sla_hr:{candidate.id}:{period}"
             await alert_staff(session, hr, Outgoing(text), key, now)
+
+
+def reminder_period(waited_for: timedelta, sla_days: int) -> int:
+    """Which reminder a wait of ``waited_for`` is due: 1 from SLA days, 2 from twice that,
+    3 from four times, … (each twice as long as the last, so an approval left for
+    two months nags about six times, not thirty); 0 before the SLA."""
+    periods = waited_for.days // sla_days
+    return periods.bit_length()
 
 
 async def _tell_admins_nobody_approves(

@@ -117,6 +117,11 @@ async def _apply_row(
         report.created += 1
     else:
         report.updated += 1
+    if identities and candidate.bound_at is None:
+        # Linked to a chat account now: the bot can reach them, their journey starts.
+        candidate = await people.save_candidate(
+            session=session, candidate=candidate, fields={"bound_at": now}, now=now
+        )
     for platform, user_id in identities:
         await people.prebind_identity(
             session=session,

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
 from bot.core.messages import Button, Outgoing
+from bot.core.quiet import staff_hours
 from bot.people.approvals import REJECTED_BY_MANAGER, alert_staff
 from bot.people.progress import journey_start
 from storage import outcomes, people
@@ -46,9 +47,9 @@ async def check_unanswered_offers(db: Database, services: Services, now: datetim
     was first shown (the offer date, or binding when later), from DIGEST_HOUR on."""
     settings = services.settings
     tz = settings.timezone
-    local = now.astimezone(tz)
-    if local.hour < settings.digest_hour:
+    if not staff_hours(now, settings):
         return
+    local = now.astimezone(tz)
     days = settings.offer_unanswered_days
     today = local.date()
     async with db.session() as session:

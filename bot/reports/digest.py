@@ -4,8 +4,11 @@ From DIGEST_HOUR:00 local time (``settings.timezone``) every HR gets one
 message a day (outbox dedupe key ``digest:<hr id>:<local date>``) about their
 own candidates still on their way (offer not declined, no outcome recorded):
 the high-risk ones by their latest score, the ones who went silent since
-yesterday, documents awaiting review, questions past the reply SLA and offers
-awaiting approval. Empty sections are left out; a day with nothing says so.
+yesterday, documents awaiting review, questions past the reply SLA, offers
+awaiting approval, and those whose first day passed with no outcome recorded.
+Empty sections are left out; a day with nothing to say gets no digest, except on
+Mondays ("all calm", so HR knows the bot is there). A digest not delivered on its
+day (quiet hours, an outage) expires: the next morning's replaces it.
 Only staff with the HR role get one: admins oversee everyone and would get a
 copy of every HR's list, so an admin who also looks after candidates should be
 added as HR.
@@ -34,6 +37,7 @@ from storage.signals import local_midnight
 
 TOP = 5
 TICKETS_LISTED = 3
+OUTCOME_ASKED_DAYS = 14  # how long after a first day HR is asked to record the outcome
 HIGH = "high"
 
 
@@ -65,6 +69,9 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
             # Weekends: only when a candidate is waiting for an answer past the SLA.
             if weekend and not sections.tickets:
                 continue
+            # A calm day is said once a week (Monday), not every morning.
+            if not sections.present() and local.weekday() != 0:
+                continue
             text = render(services, hr, day.now, sections)
             await outbox.enqueue(
                 session=session,
@@ -75,6 +82,9 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
                 staff_id=hr.id,
                 dedupe_key=keys[hr.id],
                 category=OutboxCategory.ALERT.value,
+                # Held back (quiet hours, an outage) past the day it describes, it is stale:
+                # the next morning's digest says it afresh.
+                expires_at=local_midnight(now, settings.timezone) + timedelta(days=1),
             )
 
 
@@ -87,10 +97,18 @@ class Sections:
     documents: str
     tickets: str
     approvals: str
+    no_outcome: str = ""
     buttons: tuple[Button, ...] = ()  # reply buttons for the overdue questions listed
 
     def present(self) -> list[str]:
-        parts = (self.high_risk, self.newly_silent, self.documents, self.tickets, self.approvals)
+        parts = (
+            self.high_risk,
+            self.newly_silent,
+            self.documents,
+            self.tickets,
+            self.approvals,
+            self.no_outcome,
+        )
         return [part for part in parts if part]
 
 
@@ -100,11 +118,8 @@ async def digest_sections(
     assert hr.id is not None
     lang = hr.language
     today = now.astimezone(services.settings.timezone).date()
-    candidates = [
-        c
-        for c in await digest.active_candidates(session=session, hr_id=hr.id)
-        if still_waiting(c, today)
-    ]
+    undecided = await digest.active_candidates(session=session, hr_id=hr.id)
+    candidates = [c for c in undecided if still_waiting(c, today)]
     scored = [c for c in candidates if unscored(c, today=today) is None]
     ids = [c.id for c in scored if c.id is not None]
     latest = await scores.latest(session=session, candidate_ids=ids) if ids else {}
@@ -115,6 +130,7 @@ async def digest_sections(
         await _documents(session, services, lang, hr.id, now),
         tickets,
         _approvals(services, lang, candidates, now),
+        _no_outcome(services, lang, undecided, today),
         buttons,
     )
 
@@ -264,4 +280,32 @@ def _approvals(
     oldest = min(approval_since(c) for c in pending)
     return i18n.t(
         lang, "digest.approvals", count=len(pending), wait=waited(i18n, lang, oldest, now)
+    )
+
+
+def _no_outcome(
+    services: Services, lang: str | None, undecided: list[Candidate], today: date
+) -> str:
+    """Candidates whose first day passed (within :data:`OUTCOME_ASKED_DAYS`) with no
+    outcome recorded: they left every list, so HR is asked to say whether they came."""
+    since = today - timedelta(days=OUTCOME_ASKED_DAYS)
+    started = sorted(
+        (
+            c
+            for c in undecided
+            if c.onboarding_date is not None and since <= c.onboarding_date < today
+        ),
+        key=lambda c: (c.onboarding_date or today, c.name),
+    )
+    if not started:
+        return ""
+    names = "、".join(f"{c.name}（{c.onboarding_date:%m-%d}）" for c in started[:TOP])
+    more = len(started) - TOP
+    return services.i18n.t(
+        lang,
+        "digest.no_outcome",
+        count=len(started),
+        names=names
+        + (services.i18n.t(lang, "digest.no_outcome_more", count=more) if more > 0 else ""),
+        example=started[0].name,
     )

@@ -2,7 +2,8 @@
 
 :func:`refresh` scores candidates and saves a :class:`ScoreSnapshot` (the history);
 when a candidate enters the high-risk band their HR gets an alert at once, through
-the outbox, at most once per candidate and local day.
+the outbox, at most once per candidate and local day (on working days: at a weekend
+Monday's digest lists them).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Context, Services
 from bot.core.messages import Button, Outgoing
+from bot.core.quiet import is_weekend
 from bot.people.approvals import alert_staff
 from bot.scoring import signals
 from bot.scoring.model import Score, Thresholds, compute
+from bot.scoring.standing import unscored
 from bot.scoring.wording import action_text, reasons_text
 from storage import people, scores
 from storage import signals as signal_rows
@@ -73,6 +76,7 @@ async def refresh_many(
     thresholds = Thresholds.from_settings(settings)
     weights = settings.score_weights
     saved: dict[int, ScoreSnapshot] = {}
+    weekend = is_weekend(now, settings)
     for candidate in candidates:
         assert candidate.id is not None
         score = compute(gathered[candidate.id], weights, thresholds)
@@ -97,7 +101,10 @@ async def refresh_many(
             ),
         )
         saved[candidate.id] = snapshot
-        if score.band == "high" and (before is None or before.band != "high"):
+        entered_high = score.band == "high" and (before is None or before.band != "high")
+        today = now.astimezone(settings.timezone).date()
+        # At a weekend Monday's digest lists them; nobody is paged on a Sunday for this.
+        if entered_high and unscored(candidate, today=today) is None and not weekend:
             await alert_high_risk(session, services, candidate, snapshot, now)
     return saved
 

@@ -98,7 +98,9 @@ def aggregate(facts: Facts, now: datetime) -> Signals:
         if c.started_at is not None and c.completed_at is not None:
             spent = (c.completed_at - c.started_at).total_seconds() / 60
             minutes += min(COURSE_MINUTES_CAP, max(0.0, spent))
-    required = facts.documents_required
+    # Documents are asked for once the offer is accepted: before that none is missing.
+    accepted = facts.offer_status == OfferStatus.ACCEPTED.value
+    required = facts.documents_required if accepted else frozenset()
     docs = {item: status for item, status in facts.documents.items() if item in required}
     tags = {t.strip().lower() for t in facts.tags}
     survey = facts.survey

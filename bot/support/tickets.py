@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.admins import notify_admins
 from bot.core.context import Context, Services
 from bot.core.messages import Button, Outgoing
+from bot.core.quiet import staff_hours
 from bot.support.intent import quote
 from storage import people, questions
 from storage.db import Database
@@ -76,9 +77,9 @@ async def escalate_tickets(session: AsyncSession, services: Services, now: datet
     SLA later in the day go in tomorrow's message, so nobody gets one message per ticket.
     """
     settings = services.settings
-    local = now.astimezone(settings.timezone)
-    if local.hour < settings.digest_hour:
+    if not staff_hours(now, settings, weekends=True):  # a candidate waits: weekends too
         return []
+    local = now.astimezone(settings.timezone)
     midnight = datetime.combine(local.date(), time(0), tzinfo=settings.timezone)
     if await questions.escalated_since(session=session, since=midnight):
         return []

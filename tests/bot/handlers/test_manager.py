@@ -14,6 +14,7 @@ from bot.runtime.app import App
 from storage import dialogs, people
 from storage.models import AuditEntry, Candidate, Document, Staff
 from tests.bot.helpers import add_candidate, add_staff, save_score
+from tests.conftest import START
 
 
 async def _candidate(app: App, candidate_id: int | None) -> Candidate:
@@ -347,11 +348,35 @@ async def test_an_approval_nobody_can_give_goes_to_the_admins_once(
     await add_candidate(
         app, "孙丽", hr=hr, offer_status="pending_approval", department="无经理部门"
     )
-    for _ in range(5):  # five days
+    reminded_on: list[int] = []
+    for day in range(1, 61):  # two months of nobody approving
         clock.advance(timedelta(days=1))
+        before = len(chat.sent["hr-wang"])
         await check_approval_sla(app.db, app.services, clock.now())
         await app.courier.drain()
+        if len(chat.sent["hr-wang"]) > before:
+            reminded_on.append(day)
     admin = [m.text for m in chat.sent["admin-chen"] if "找不到能审批的人" in m.text]
     assert len(admin) == 1 and "孙丽" in admin[0] and "/approve" in admin[0]
-    hr_alerts = [m.text for m in chat.sent["hr-wang"] if "孙丽" in m.text]
-    assert len(hr_alerts) == 2  # day 2 and day 4, not every day
+    # HR is reminded once more than 2 days passed, then after 4, 8, 16 and 32 days (each
+    # wait twice the last), on working days only: six reminders in two months, not thirty.
+    assert all((START + timedelta(days=d)).weekday() < 5 for d in reminded_on)
+    assert reminded_on == [3, 4, 8, 16, 32]
+
+
+async def test_approval_reminders_wait_for_monday(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    await add_staff(app, "李强", "manager", user="mgr", department="研发中心")
+    clock.set(START + timedelta(days=3))  # requested on Thursday 10:00
+    await add_candidate(app, "孙丽", hr=hr, offer_status="pending_approval")
+    for days in (2, 3):  # Saturday and Sunday 11:00: overdue, but nobody is nudged
+        clock.set(START + timedelta(days=3 + days, hours=1))
+        await check_approval_sla(app.db, app.services, clock.now())
+        await app.courier.drain()
+        assert not chat.sent["mgr"] and not chat.sent["hr-wang"]
+    clock.set(START + timedelta(days=7, hours=1))  # Monday
+    await check_approval_sla(app.db, app.services, clock.now())
+    await app.courier.drain()
+    assert "孙丽" in chat.last("mgr").text and "孙丽" in chat.last("hr-wang").text

@@ -469,6 +469,8 @@ async def test_telegram_id_column_binds_without_invite(
     assert identity is not None
     assert identity.candidate_id == c.id
     assert await open_codes(database, clock) == {"Zhang San": None}
+    # Reachable from the import on: bound (scored, on /risk, their journey starts now).
+    assert c.bound_at == clock.now()
 
 
 async def test_telegram_id_bound_to_someone_else_rejects_the_row(

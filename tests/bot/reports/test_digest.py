@@ -218,3 +218,47 @@ async def test_weekends_are_quiet_unless_a_question_waits_and_the_greeting_fits_
     text = chat.last("hr-wang").text
     assert text.startswith("☀️ 王芳，下午好！")  # not "早上好" in the afternoon
     assert "宿舍几人间" in text or "问题" in text
+
+
+async def test_a_calm_day_is_said_on_mondays_only_and_a_stale_digest_is_not_sent(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    zhang = await _candidate(app, "张三", hr)
+    await save_score(app, zhang, 90, "low")
+    await _run(app, clock)  # Monday
+    assert "一切平稳" in chat.last("hr-wang").text
+    clock.advance(timedelta(days=1))  # Tuesday, still calm: no message at all
+    await _run(app, clock)
+    assert len(chat.sent["hr-wang"]) == 1
+    # Wednesday 22:30: the product was (re)started at night; the day's digest is held by
+    # quiet hours and must not arrive on Thursday morning beside Thursday's own.
+    await save_score(app, zhang, 40, "high", reasons=[{"code": "other_offer"}])
+    clock.set(START + timedelta(days=2, hours=12, minutes=30))
+    await _run(app, clock)
+    assert len(chat.sent["hr-wang"]) == 1
+    clock.set(START + timedelta(days=3))  # Thursday 10:00
+    await _run(app, clock)
+    assert len(chat.sent["hr-wang"]) == 2
+    text = chat.last("hr-wang").text
+    assert text.startswith("☀️ 王芳，早上好！今天（2026-06-04）") and "张三" in text
+
+
+async def test_hr_is_asked_for_the_outcome_after_a_first_day(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    hr = await add_staff(app, "王芳", "hr", user="hr-wang")
+    day_one = START.date() - timedelta(days=2)
+    zhang = await _candidate(app, "张三", hr, onboarding_date=day_one)
+    await _candidate(app, "太久了", hr, onboarding_date=START.date() - timedelta(days=15))
+    await _candidate(app, "还没到", hr, onboarding_date=START.date())
+    await _run(app, clock)
+    text = chat.last("hr-wang").text
+    assert "入职日已过、还没记录结果 1 位：张三（05-30）" in text
+    assert "/outcome 张三 入职" in text
+    assert "太久了" not in text and "还没到" not in text
+    await _add(app, Outcome(candidate_id=zhang.id, outcome="joined", at=START))
+    clock.advance(timedelta(days=7))  # next Monday: 张三 recorded, 还没到's day has passed
+    await _run(app, clock)
+    text = chat.last("hr-wang").text
+    assert "还没记录结果 1 位：还没到（06-01）" in text and "张三" not in text

@@ -254,16 +254,22 @@ async def test_entering_the_high_band_alerts_the_hr_once_a_day(
 ) -> None:
     _, good, silent = await two_candidates(app, chat)
     await left_unanswered(app, clock, silent)
-    clock.set(START + 6 * DAY)  # Shanghai 10:00, day 6
+    clock.set(START + 6 * DAY)  # Sunday, Shanghai 10:00, day 6: high, but nobody is paged
+    await refresh_now(app, silent)
+    assert (await snapshots(app, silent))[-1].band == "high" and await alerts(app) == []
+    clock.set(START + 7 * DAY)  # Monday: still high, in the digest, no alert
+    await refresh_now(app, silent)
+    assert await alerts(app) == []
+    await mark_band(app, silent, "medium")
     before = len(chat.sent["hr-wang"])
-    await refresh_now(app, silent)  # first score, high: alert
+    await refresh_now(app, silent)  # entering high on a working day: alert
     [row] = await alerts(app)
     assert row.staff_id is not None and row.kind == "notice"
-    assert row.dedupe_key == f"score-high:{silent.id}:2026-06-07"
+    assert row.dedupe_key == f"score-high:{silent.id}:2026-06-08"
     await app.courier.drain()
     [text] = [m.text for m in chat.sent["hr-wang"][before:]]
     assert text.startswith("⚠️ 李四（研发中心）进入高风险，稳定性评分")
-    assert "原因：已经 6 天没有任何互动" in text
+    assert "原因：已经 7 天没有任何互动" in text
     assert "建议：打个电话问候一下，或请经理发一段欢迎语" in text
     assert chat.last("hr-wang").buttons[0].payload == f"st:{silent.id}"
 
@@ -277,8 +283,8 @@ async def test_entering_the_high_band_alerts_the_hr_once_a_day(
     await mark_band(app, silent, "medium")
     await refresh_now(app, silent)
     assert [a.dedupe_key for a in await alerts(app)] == [
-        f"score-high:{silent.id}:2026-06-07",
         f"score-high:{silent.id}:2026-06-08",
+        f"score-high:{silent.id}:2026-06-09",
     ]
     await chat.say("u1", "hi")  # 张三 is scored after his message (medium), no alert
     assert len(await alerts(app)) == 2
@@ -295,12 +301,12 @@ async def test_english_alert_in_the_hrs_language(
         staff.language = "en"
         session.add(staff)
     await left_unanswered(app, clock, silent)
-    clock.set(START + 6 * DAY)
+    clock.set(START + 7 * DAY)  # a Monday
     await refresh_now(app, silent)
     await app.courier.drain()
     text = chat.last("hr-wang").text
     assert text.startswith("⚠️ 李四 (研发中心) is now high risk, stability score")
-    assert "Why: silent for 6 days" in text
+    assert "Why: silent for 7 days" in text
     assert "Suggested: call them, or ask the manager to send a welcome" in text
 
 
@@ -314,11 +320,11 @@ async def test_a_message_rescores_the_candidate_in_its_transaction(
     [bound] = await snapshots(app, silent)  # scored as soon as bound: nothing expected yet
     assert bound.at == START and bound.band == "low" and bound.training == 100
     assert await alerts(app) == []
-    clock.set(START + 20 * DAY)
+    clock.set(START + 21 * DAY)  # a Monday
     await chat.say("u2", "/progress")
     [_, snap] = await snapshots(app, silent)
     assert snap.at == clock.now() and snap.interaction == 100
-    # Nothing done 20 days in: high risk (training 0, no documents) and an alert.
+    # Nothing done 21 days in: high risk (training 0, no documents) and an alert.
     assert snap.band == "high" and snap.training == 0
     [alert] = await alerts(app)
     assert alert.staff_id == hr.id

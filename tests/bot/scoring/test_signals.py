@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.scoring.signals import aggregate, median_reply_hours
@@ -66,9 +67,13 @@ def test_courses_documents_and_tags() -> None:
     s = aggregate(facts, NOW)
     assert (s.courses_assigned, s.courses_attempted, s.courses_passed) == (3, 2, 1)
     assert s.quiz_ratio == 0.5 and s.training_minutes == 40.0
-    assert (s.documents_required, s.documents_submitted, s.documents_approved) == (3, 1, 1)
+    # Still deciding on the offer: no document is asked for yet, so none is missing.
+    assert (s.documents_required, s.documents_submitted, s.documents_approved) == (0, 0, 0)
     assert s.other_offer_tag and s.worried_team and s.offer_delayed
     assert s.best_recent_score == 82
+    accepted = aggregate(replace(facts, offer_status=OfferStatus.ACCEPTED.value), NOW)
+    assert (accepted.documents_required, accepted.documents_submitted) == (3, 1)
+    assert accepted.documents_approved == 1
 
 
 def test_survey_answers() -> None:
