@@ -37,7 +37,7 @@ async def handle_free_text(ctx: Context) -> bool:
         return False
     intent = classify(text)
     if intent is not Intent.QUESTION:
-        ctx.reply(ctx.t(f"questions.{intent.value}"))
+        ctx.reply(ctx.t(f"questions.{intent.value}", name=candidate.name))
         return True
     match = ctx.services.faq.match(text)
     question = await questions.add_question(

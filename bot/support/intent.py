@@ -1,6 +1,6 @@
 """What a candidate's free text is, before anything is sent to HR: noise or a question.
 
-Noise (emoji or punctuation only, a stray letter, a keyboard mash, a paste far longer
+A thank-you or a hello gets one back. Noise (emoji or punctuation only, a stray letter, a keyboard mash, a paste far longer
 than a question) gets a short, kind reply with examples; a question the FAQ cannot
 answer is offered to HR, and only becomes a ticket when the candidate says yes.
 """
@@ -55,11 +55,40 @@ _ACKS = {
     "nothing",
     "no questions",
 }
-_TRAILING = "!！.。~～ 😊🙏👍"
+# Greetings: answered with a hello and what the bot can do, never offered to HR.
+_GREETINGS = {
+    "你好",
+    "您好",
+    "你好呀",
+    "你好啊",
+    "hi",
+    "hello",
+    "hey",
+    "嗨",
+    "哈喽",
+    "哈啰",
+    "在吗",
+    "在么",
+    "在不在",
+    "有人吗",
+    "早",
+    "早上好",
+    "上午好",
+    "中午好",
+    "下午好",
+    "晚上好",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "hi there",
+    "hello there",
+}
+_TRAILING = "!！.。~～?？ 😊🙏👍👋"
 
 
 class Intent(StrEnum):
     ACK = "ack"
+    GREETING = "greeting"
     NOISE = "noise"
     TOO_LONG = "too_long"
     QUESTION = "question"
@@ -81,10 +110,13 @@ def _mashed(word: str) -> bool:
 
 
 def classify(text: str) -> Intent:
-    """ACK, NOISE, TOO_LONG or QUESTION (anything with enough words to be one)."""
+    """ACK, GREETING, NOISE, TOO_LONG or QUESTION (anything with enough words to be one)."""
     stripped = text.strip()
-    if stripped.lower().strip(_TRAILING) in _ACKS:
+    bare = stripped.lower().strip(_TRAILING)
+    if bare in _ACKS:
         return Intent.ACK
+    if bare in _GREETINGS:
+        return Intent.GREETING
     if len(stripped) > MAX_QUESTION_CHARS:
         return Intent.TOO_LONG
     letters = _letters(stripped)

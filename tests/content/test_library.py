@@ -49,6 +49,8 @@ SLOT_IDS = [
     "offer_reminder",
     "offer_last_call",
     "decision_day",
+    "training_eve",
+    "doc_overdue",
 ]
 
 

@@ -56,7 +56,7 @@ def test_counts(pack: ContentPack) -> None:
 
 
 def test_journey_and_library_loaded(pack: ContentPack) -> None:
-    assert len(pack.journey) == 19
+    assert len(pack.journey) == 21
     assert len(pack.items) >= 40
     assert len({item.id for item in pack.items}) == len(pack.items)
     triggers = {item.trigger for item in pack.items} - {None}

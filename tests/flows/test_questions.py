@@ -131,6 +131,9 @@ async def test_noise_and_thanks_get_a_kind_word_not_a_ticket(
     for noise in ("asdfghjkl", "😀😀😀", "？？？", "A", "123"):
         assert "没太明白你的意思" in (await chat.say("u1", noise))[0], noise
     assert "不客气" in (await chat.say("u1", "谢谢！"))[0]
+    for hello in ("你好", "在吗？", "Hi!"):  # a hello is greeted, not offered to HR
+        reply = (await chat.say("u1", hello))[0]
+        assert reply.startswith("你好，张三！") and "「进度」" in reply, hello
     assert "一两句话" in (await chat.say("u1", "很长的一段话。" * 800))[0]
     # A real question the FAQ cannot answer is offered, and "no" keeps it here.
     assert "要我转给你的 HR 吗" in (await chat.say("u1", "今天天气怎么样"))[0]

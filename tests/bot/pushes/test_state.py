@@ -79,6 +79,7 @@ async def test_a_silent_candidate_is_never_asked_for_documents_and_hears_nothing
     for text in texts:
         assert "入职材料还差" not in text and "物品清单" not in text, text
         assert "倒计时" not in text and "明天就是你的第一天" not in text, text
+        assert "训练营就开营啦" not in text and "截止日" not in text, text
     # The welcome push still asks to confirm the offer, two hours after binding.
     first_at, first = got[0]
     assert first_at - bound >= timedelta(hours=2)
@@ -101,6 +102,13 @@ async def test_an_accepted_candidate_is_not_asked_to_confirm_again(
     # Accepted: the document deadline, the list to bring and the countdowns come.
     assert any("入职材料还差" in t for t in texts)
     assert any("明天就是你的第一天" in t for t in texts)
+    # The eve of training says when and where; a passed deadline is followed up once.
+    [eve] = [(at, t) for at, m in got if "训练营就开营啦" in (t := m.text)]
+    assert eve[0].astimezone(SHANGHAI).date() == date(2026, 6, 18)
+    assert "明天（6月19日）" in eve[1] and "B 座 3 楼培训中心" in eve[1]
+    [overdue] = [(at, t) for at, m in got if "已经过了" in (t := m.text)]
+    assert overdue[0].astimezone(SHANGHAI).date() == date(2026, 6, 13)
+    assert "截止日（6月12日）已经过了" in overdue[1] and "身份证正面" in overdue[1]
     # Never two pushes within two hours of each other.
     times = [at for at, m in got if m.text.startswith("**")]
     assert all(b - a >= timedelta(hours=2) for a, b in itertools.pairwise(times))
