@@ -1,8 +1,9 @@
 """What a candidate's free text is, before anything is sent to HR: noise or a question.
 
-A thank-you or a hello gets one back. Noise (emoji or punctuation only, a stray letter, a keyboard mash, a paste far longer
-than a question) gets a short, kind reply with examples; a question the FAQ cannot
-answer is offered to HR, and only becomes a ticket when the candidate says yes.
+A thank-you or a hello gets one back. Noise (emoji or punctuation only, a stray
+letter, a keyboard mash, a paste far longer than a question) gets a short, kind reply
+with examples; a question the FAQ cannot answer is offered to HR, and only becomes a
+ticket when the candidate says yes.
 """
 
 from __future__ import annotations

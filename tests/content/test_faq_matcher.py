@@ -130,9 +130,7 @@ def test_heldout_accuracy(
     assert figures.false_answer_rate <= MAX_FALSE_ANSWERS, report
 
 
-@pytest.mark.parametrize(
-    "path", [DEV, DEV_SEEN, HELDOUT_V2], ids=["dev", "dev_seen", "heldout_v2"]
-)
+@pytest.mark.parametrize("path", [DEV, DEV_SEEN, HELDOUT_V2], ids=["dev", "dev_seen", "heldout_v2"])
 def test_development_sets_are_reported(
     matcher: FaqMatcher, path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,7 +168,8 @@ def test_mixed_text_is_tokenised_by_word(matcher: FaqMatcher) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        *("", "   ", "？？？", "???", "asdfgh", "😀😀😀", "🎉", "。。。！！", "\n\t", "a", "的了吗"),
+        *("", "   ", "？？？", "???", "asdfgh", "😀😀😀", "🎉", "。。。！！", "\n\t"),
+        *("a", "的了吗"),
         *("3", "12", "１２", "3?", "2026-07-01", "1 2 3"),  # bare numbers: a choice, not a question
     ],
 )
