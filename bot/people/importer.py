@@ -119,7 +119,7 @@ async def _apply_row(
         report.updated += 1
     if identities and candidate.bound_at is None:
         # Linked to a chat account now: the bot can reach them, their journey starts.
-        candidate = await people.save_candidate(
+        await people.save_candidate(
             session=session, candidate=candidate, fields={"bound_at": now}, now=now
         )
     for platform, user_id in identities:

@@ -16,6 +16,7 @@ added as HR.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -284,7 +285,7 @@ def _approvals(
 
 
 def _no_outcome(
-    services: Services, lang: str | None, undecided: list[Candidate], today: date
+    services: Services, lang: str | None, undecided: Sequence[Candidate], today: date
 ) -> str:
     """Candidates whose first day passed (within :data:`OUTCOME_ASKED_DAYS`) with no
     outcome recorded: they left every list, so HR is asked to say whether they came."""
