@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_db = sub.add_parser("db", help="database maintenance")
     db_sub = p_db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
+    p_copy = db_sub.add_parser(
+        "copy", help="copy every row into an empty database (SQLite <-> PostgreSQL)"
+    )
+    p_copy.add_argument("source", metavar="SRC_URL")
+    p_copy.add_argument("destination", metavar="DST_URL")
     p_cal = sub.add_parser(
         "calibrate", help="fit the score weights to recorded outcomes and compare their AUC"
     )
@@ -67,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(app: App, args: argparse.Namespace) -> int:
+    if args.command == "db" and args.db_command == "copy":
+        return await cmd_db_copy(args)  # the two URLs given, not DATABASE_URL
     await app.prepare()
     handler = COMMANDS[args.command or "run"]
     return await handler(app, args)
@@ -238,6 +245,21 @@ async def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_db(app: App, args: argparse.Namespace) -> int:
     print("database is up to date")  # prepare() has just applied the migrations
+    return 0
+
+
+async def cmd_db_copy(args: argparse.Namespace) -> int:
+    from storage.copy import CopyFailed, CopyRefused, copy_database
+
+    try:
+        report = await copy_database(args.source, args.destination)
+    except CopyRefused as exc:
+        print(f"preboard: {exc}", file=sys.stderr)
+        return 2
+    except CopyFailed as exc:
+        print(f"preboard: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines()))
     return 0
 
 
