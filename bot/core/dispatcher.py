@@ -23,6 +23,7 @@ from bot.core.admins import notify_admins
 from bot.core.context import Context, Services, resolve_actor
 from bot.core.courier import Courier
 from bot.core.i18n import LANGUAGES
+from bot.core.inbox import InboxWriter, Workers
 from bot.core.messages import CommandMenu, Incoming, Outgoing, Sender
 from bot.core.router import Parsed, Router
 from bot.core.text import clean
@@ -61,7 +62,9 @@ class Dispatcher:
         self.interceptors: list[Interceptor] = []
         self.text_handlers: list[TextHandler] = []
         self.after_route: list[AfterRoute] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        settings = services.settings
+        self.inbox = InboxWriter(db, services.clock)
+        self.workers = Workers(self._process, settings.inbox_workers, settings.inbox_backlog)
         # Messages from one person are handled one after another in this process
         # (an optimisation only: the database keeps other processes correct).
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -76,18 +79,16 @@ class Dispatcher:
             await self._process(message.sender.platform, message.event_id, message)
 
     async def submit(self, message: Incoming) -> bool:
-        """Store a delivery and process it in the background (webhooks).
+        """Store a delivery and queue it for the workers (webhooks).
 
-        Returns once the event is durable, so the webhook can be acknowledged;
-        False when it was a redelivery.
+        Returns once the event is durable (stored with the others that arrived with
+        it, in one commit), so the webhook can be acknowledged; False when it was a
+        redelivery. A full queue leaves it in the inbox for :meth:`recover`.
         """
-        if not await self._store(message):
+        if not await self.inbox.store(message):
+            log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
             return False
-        task = asyncio.create_task(
-            self._process(message.sender.platform, message.event_id, message)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.workers.offer((message.sender.platform, message.event_id, message))
         return True
 
     async def recover(self) -> int:
@@ -132,8 +133,12 @@ class Dispatcher:
 
     async def drain_background(self) -> None:
         """Wait for background processing to finish (shutdown, tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.workers.join()
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the workers."""
+        await self.drain_background()
+        await self.workers.stop()
 
     # ---- processing ------------------------------------------------------------------
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     push_max_silence_days: int = Field(default=7, ge=2, le=60)
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=9, ge=0, le=23)
+    # Webhook deliveries are processed by this many tasks per process, from a queue of
+    # at most INBOX_BACKLOG (beyond it they wait in the inbox for recovery).
+    inbox_workers: int = Field(default=4, ge=1, le=64)
+    inbox_backlog: int = Field(default=10_000, ge=10, le=1_000_000)
     scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
     leader_lease_seconds: int = Field(default=30, ge=3, le=600)
 
