@@ -16,8 +16,11 @@ when it reaches ``THRESHOLD`` (and leads the runner-up by ``min_margin``), other
 question goes to HR. The weight and threshold were tuned on ``tests/content/faq_dev.yaml``;
 docs/faq-matching.md has the figures.
 
-Build one :class:`FaqMatcher` per :class:`~content.models.ContentPack` at start-up and keep it:
-the constructor loads jieba's dictionary (about a second) and indexes the FAQ; a match then
+Build one :class:`FaqMatcher` per :class:`~content.models.ContentPack` at start-up and keep it.
+Constructing it costs nothing: jieba, rank-bm25 and rapidfuzz are imported, jieba's dictionary
+loaded (about a second) and the FAQ indexed on the first question, or earlier by :meth:`warm`
+(the console calls it in a background thread once its prompt is up). Either way the index is
+built once, under a lock, from the same entries, so every answer is the same; a match then
 takes about a millisecond.
 """
 
@@ -29,14 +32,13 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import jieba
-from rank_bm25 import BM25Okapi
-from rapidfuzz import fuzz, process
+from typing import TYPE_CHECKING
 
 from content.models import FaqEntry
 
-jieba.setLogLevel(logging.WARNING)  # jieba logs "Building prefix dict ..." to stderr at DEBUG
+if TYPE_CHECKING:
+    import jieba
+    from rank_bm25 import BM25Okapi
 
 BM25_WEIGHT = 0.5
 THRESHOLD = 0.56
@@ -90,8 +92,11 @@ def _new_tokenizer() -> jieba.Tokenizer:
     sharing them.
     """
     global _base_dictionary
+    import jieba
+
     with _BASE_LOCK:
         if _base_dictionary is None:
+            jieba.setLogLevel(logging.WARNING)  # it logs "Building prefix dict ..." at DEBUG
             base = jieba.Tokenizer()
             base.initialize()
             _base_dictionary = (base.FREQ, base.total)
@@ -120,8 +125,30 @@ class FaqMatcher:
         self.entries: tuple[FaqEntry, ...] = tuple(entries)
         self.threshold = threshold
         self.min_margin = min_margin
+        self._index_lock = threading.Lock()
+        self._built = False
+        self._jieba: jieba.Tokenizer | None = None
+        self._phrases: list[str] = []  # tokens joined by spaces, for rapidfuzz
+        self._owner: list[int] = []  # entry index of each phrase
+        self._bm25: BM25Okapi | None = None
+        self._max_idf = 0.0
 
-        self._jieba = _new_tokenizer()  # now, not on the first question
+    def warm(self) -> None:
+        """Build the index now rather than on the first question (safe from any thread)."""
+        self._ensure_index()
+
+    def _ensure_index(self) -> None:
+        if self._built:
+            return
+        with self._index_lock:
+            if not self._built:
+                self._build_index()
+                self._built = True
+
+    def _build_index(self) -> None:
+        from rank_bm25 import BM25Okapi
+
+        self._jieba = _new_tokenizer()
         words = [*DOMAIN_WORDS]
         words += [normalise(k) for e in self.entries for k in e.keywords.get("zh", [])]
         for word in words:
@@ -129,28 +156,29 @@ class FaqMatcher:
                 self._jieba.add_word(word)
 
         documents: list[list[str]] = []
-        self._phrases: list[str] = []  # tokens joined by spaces, for rapidfuzz
-        self._owner: list[int] = []  # entry index of each phrase
         for index, entry in enumerate(self.entries):
             texts = [q for questions in entry.questions.values() for q in questions]
             texts += [k for keywords in entry.keywords.values() for k in keywords]
             document: list[str] = []
             for text in texts:
-                tokens = self.tokenize(text)
+                tokens = self._tokenize(text)
                 if tokens:
                     document += tokens
                     self._phrases.append(" ".join(tokens))
                     self._owner.append(index)
             documents.append(document)
 
-        self._bm25: BM25Okapi | None = None
-        self._max_idf = 0.0
         if any(documents):
             self._bm25 = BM25Okapi(documents, k1=_K1)
             self._max_idf = max(self._bm25.idf.values())
 
     def tokenize(self, text: str) -> list[str]:
         """Normalised words of ``text`` without stop words, punctuation or stray letters."""
+        self._ensure_index()
+        return self._tokenize(text)
+
+    def _tokenize(self, text: str) -> list[str]:
+        assert self._jieba is not None
         tokens: list[str] = []
         for raw in self._jieba.cut_for_search(normalise(text)):
             word = raw.strip()
@@ -163,6 +191,8 @@ class FaqMatcher:
 
     def scores(self, text: str) -> list[float]:
         """Confidence (0 to 1) of each entry, in the order given to the constructor."""
+        from rapidfuzz import fuzz, process
+
         scores = [0.0] * len(self.entries)
         tokens = self.tokenize(text[:MAX_QUERY_CHARS])
         if not tokens or self._bm25 is None:

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from content.calendar import holiday_names
+from content.calendar import holiday_names, is_holiday_name
 
 LANGS: tuple[str, ...] = ("zh", "en")
 OPTION_LETTERS = "ABCD"
@@ -296,7 +296,7 @@ class JourneySlot(_Model):
             raise ValueError("anchor holiday needs a holiday name, e.g. 'National Day'")
         if anchor is not None and anchor != "holiday" and value is not None:
             raise ValueError(f"holiday only applies to anchor holiday, not {anchor!r}")
-        if value is not None and value not in holiday_names():
+        if value is not None and not is_holiday_name(value):
             known = ", ".join(repr(n) for n in sorted(holiday_names()))
             raise ValueError(
                 f"{value!r} is not a China holiday in the holidays library; one of: {known}"

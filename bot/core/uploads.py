@@ -7,6 +7,8 @@ structure). Images are stored as decoded and encoded again, so what HR opens is
 exactly the picture that was checked. Accepted files are stored under
 ``DATA_DIR/files`` named by their SHA-256, outside any web root; only the bot
 hands them out, under a name rebuilt from a safe stem and the detected type.
+
+Pillow and pypdf are imported on the first image or PDF checked, not with this module.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filetype
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from bot.core.text import safe_filename
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ def check_upload(data: bytes, *, max_mb: int, name: str | None = None) -> Checke
 
 def normalise_image(data: bytes, fmt: str) -> bytes:
     """The image decoded within the pixel budget and encoded again in ``fmt``."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():  # the size is judged below, in our own words
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -153,6 +156,9 @@ def _check_pdf(data: bytes) -> None:
         raise UploadRejected("upload.corrupt")
     if any(name in data for name in _PDF_ACTIVE):
         raise UploadRejected("upload.pdf_active")
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -174,6 +180,8 @@ def _check_pdf(data: bytes) -> None:
 def _pdf_has_active_content(reader: PdfReader) -> bool:
     """Scripts, launch actions or embedded files reachable from the catalog or pages
     (names decoded by pypdf, so ``/J#61vaScript`` and object streams are seen)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
     active = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EmbeddedFile", "/RichMedia"}
     seen: set[int] = set()
     stack: list[Any] = [reader.trailer["/Root"]]

@@ -1,7 +1,9 @@
 """Reading an HR spreadsheet (CSV or XLSX) and checking each row, before anything is written.
 
 A file that is not a table, or has no name column, raises :class:`ImportRefused`;
-a bad row raises :class:`RowInvalid` with the catalog key explaining why."""
+a bad row raises :class:`RowInvalid` with the catalog key explaining why.
+
+openpyxl and phonenumbers are imported on the first file read, not with this module."""
 
 from __future__ import annotations
 
@@ -12,9 +14,6 @@ import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
-
-import phonenumbers
-from openpyxl import load_workbook
 
 from storage.models import OfferStatus
 
@@ -139,6 +138,8 @@ def read_table(data: bytes) -> list[list[Any]]:
 
 
 def _read_xlsx(data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
@@ -200,6 +201,8 @@ def parse_date(value: Any) -> date | None:
 
 def parse_phone(value: str) -> str:
     """E.164 form of a phone number (Chinese numbers may omit +86)."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException as exc:

@@ -3,6 +3,9 @@
 Rendering uses matplotlib's Agg canvas directly (no pyplot state) with the
 Noto Sans CJK font shipped in the ``mplfonts`` package, so Chinese labels come
 out right on any machine, whatever fonts the system has.
+
+matplotlib is imported on the first chart, not with this module: it costs about half a
+second, and only /stats draws.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 800, 100
@@ -37,6 +38,8 @@ def cjk_font() -> tuple[str, Path]:
     path = Path(str(resource))
     if not path.is_file():
         raise FileNotFoundError(f"CJK font missing from the mplfonts package: {path}")
+    from matplotlib import font_manager
+
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name(), path
 
@@ -44,6 +47,8 @@ def cjk_font() -> tuple[str, Path]:
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
     """One rendering at a time (rc settings are process-wide), in the CJK font."""
+    import matplotlib
+
     family, _ = cjk_font()
     with (
         _render_lock,
@@ -72,6 +77,9 @@ class StatsChart:
 
 def draw_stats(chart: StatsChart) -> Figure:
     """Lay ``chart`` out on a WIDTH_PX x HEIGHT_PX figure, every text in the CJK font."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     with _style():
         figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
         FigureCanvasAgg(figure)
@@ -95,6 +103,8 @@ def render_stats(chart: StatsChart, path: Path) -> Path:
 
 
 def _funnel(ax: Axes, chart: StatsChart) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_title(chart.funnel_title)
     labels = [label for label, _ in chart.funnel]
     counts = [count for _, count in chart.funnel]
@@ -112,6 +122,8 @@ def _funnel(ax: Axes, chart: StatsChart) -> None:
 
 
 def _reasons(ax: Axes, chart: StatsChart) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_title(chart.reasons_title)
     if not chart.reasons:
         ax.text(0.5, 0.5, chart.no_data, ha="center", va="center", transform=ax.transAxes)

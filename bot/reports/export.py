@@ -1,4 +1,7 @@
-"""The /export spreadsheet: one row per candidate, a frozen header in the reader's language."""
+"""The /export spreadsheet: one row per candidate, a frozen header in the reader's language.
+
+openpyxl is imported when a workbook is written, not with this module (start-up skips it).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,6 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 # Column keys in order; headers come from the catalog as ``export.col.<key>``.
 COLUMNS = (
@@ -58,6 +57,10 @@ def write_workbook(
 
     Datetimes must be naive local times (spreadsheets have no time zones).
     """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

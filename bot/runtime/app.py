@@ -4,6 +4,10 @@
 (``adapters/``) and passes them as :class:`Parts`; this module never imports
 either, it only knows the protocols in :mod:`bot.core.channel` and
 :mod:`bot.core.context`.
+
+What only serving platforms needs (the web server and aiohttp, the leader election and
+asyncpg, the scheduler and APScheduler) is imported by :meth:`App.run_platforms` and
+:meth:`App.start_scheduling`, so the console and the other commands start without it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bot.core.cache import SharedCache
 from bot.core.channel import Channel, ConsoleFactory, PlatformFactory
@@ -25,17 +30,18 @@ from bot.core.errors import StartupError
 from bot.core.i18n import I18n
 from bot.core.router import Parsed, Router
 from bot.core.settings import Settings
-from bot.core.web import WebServer
 from bot.handlers import bare_code, build_router
 from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
-from bot.runtime.leader import Leader
-from bot.runtime.scheduler import TickScheduler
 from bot.runtime.tick import TickJob, run_jobs
 from content import ContentPack, FaqMatcher, load_content
 from storage import migrate
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.runtime.leader import Leader
+    from bot.runtime.scheduler import TickScheduler
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,8 @@ class App:
         self.parts = parts
         self.flows = parts.flows
         self.courier = Courier(self.db, self.clock, self.i18n, settings)
+        # Indexes the FAQ on the first question (or run_console's warm-up), not here.
+        self.faq = FaqMatcher(self.content.faq)
         self.services = Services(
             settings,
             self.clock,
@@ -91,7 +99,7 @@ class App:
             self.router,
             self.flows,
             self.courier,
-            FaqMatcher(self.content.faq),
+            self.faq,
         )
         self.dispatcher = Dispatcher(
             db=self.db, services=self.services, courier=self.courier, router=self.router
@@ -151,10 +159,14 @@ class App:
         self.add_adapter(console)
         await console.start()
         await self.tick()  # the console is its own leader: due work first
+        if interactive:  # index the FAQ while a person reads the prompt and types
+            threading.Thread(target=self.faq.warm, name="faq-warm", daemon=True).start()
         await console.run()
 
     async def run_platforms(self, stop: asyncio.Event) -> None:
         """Serve every configured platform until ``stop`` is set."""
+        from bot.core.web import WebServer
+
         cache = SharedCache(self.db, self.clock)
         adapters = self.parts.platforms(self.settings, cache=cache, clock=self.clock)
         web = WebServer(self.db, self.settings.http_host, self.settings.http_port, clock=self.clock)
@@ -184,6 +196,9 @@ class App:
 
     async def start_scheduling(self) -> None:
         """Campaign for leadership; the leader runs the scheduler (ticks), others only serve."""
+        from bot.runtime.leader import Leader
+        from bot.runtime.scheduler import TickScheduler
+
         scheduler = TickScheduler(self.tick, self.settings)
         self.scheduler = scheduler
         self.leader = Leader(

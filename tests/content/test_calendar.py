@@ -27,3 +27,21 @@ def test_unknown_names_and_swap_days_are_not_holidays() -> None:
     names = holiday_names()
     assert {SPRING, "Mid-Autumn Festival", "National Day"} <= names
     assert not any("observed" in n or n.startswith("Day off") for n in names)
+
+
+def test_is_holiday_name_agrees_with_holiday_names() -> None:
+    """The start-up check (one year at a time) says what membership of the full set says."""
+    from content.calendar import _YEARS, HOLIDAY_LANGUAGE, _calendar, is_holiday_name
+
+    names = holiday_names()
+    assert all(is_holiday_name(name) for name in names)
+    for other in ("Christmas Day", "national day", "", "National Day (observed)"):
+        assert is_holiday_name(other) == (other in names)
+    day_off = sorted(
+        part
+        for year in _YEARS
+        for parts in _calendar(year, HOLIDAY_LANGUAGE).values()
+        for part in parts
+        if part.startswith("Day off") or "(observed)" in part
+    )
+    assert day_off and not any(is_holiday_name(part) for part in day_off)

@@ -7,6 +7,8 @@ assertion message when they fail); docs/faq-matching.md records them.
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,24 @@ def test_small_and_empty_packs() -> None:
     assert two.match("今天天气怎么样") is None
     # phrasings made of stop words only leave an empty index: nothing matches, nothing fails
     assert FaqMatcher([_entry("x", ["什么"], ["what"])]).match("什么") is None
+
+
+def test_the_index_is_built_once_on_first_use_or_by_warm(pack: ContentPack) -> None:
+    """Construction is free; questions asked while a warm-up thread builds the index wait
+    for it and get the answers a matcher built up front gives."""
+    questions = ["公司提供住宿吗", "when do I get paid", "体检在哪里做", "asdfgh"]
+    eager = FaqMatcher(pack.faq)
+    eager.warm()
+    expected = [eager.match(q) for q in questions]
+    lazy = FaqMatcher(pack.faq)
+    assert not lazy._built and lazy._bm25 is None  # nothing indexed yet
+    warm = threading.Thread(target=lazy.warm)
+    warm.start()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lazy.match, questions))
+    warm.join()
+    phrases = len(lazy._phrases)
+    lazy.warm()  # again: nothing rebuilt
+    assert lazy._phrases == eager._phrases and phrases == len(eager._phrases)
+    assert answers == expected
+    assert [lazy.match(q) for q in questions] == expected
