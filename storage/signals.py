@@ -274,6 +274,54 @@ async def unscored_active(
     return (await session.exec(stmt)).all()
 
 
+async def active_among(
+    *, session: AsyncSession, candidate_ids: Iterable[int], today: date | None = None
+) -> Sequence[Candidate]:
+    """Those of ``candidate_ids`` worth scoring (see :func:`_active`), by id."""
+    ids = sorted(set(candidate_ids))
+    if not ids:
+        return []
+    stmt = (
+        select(Candidate)
+        .where(col(Candidate.id).in_(ids), *_active(today))
+        .order_by(col(Candidate.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def interacted_since_scored(
+    *,
+    session: AsyncSession,
+    since: datetime,
+    after_id: int,
+    limit: int,
+    today: date | None = None,
+) -> Sequence[Candidate]:
+    """Active candidates who interacted at or after ``since`` and after their latest
+    snapshot (their score is stale), by id after ``after_id``."""
+    last_interaction = (
+        select(func.max(Interaction.at))
+        .where(col(Interaction.candidate_id) == col(Candidate.id), col(Interaction.at) >= since)
+        .scalar_subquery()
+    )
+    scored_after = exists().where(
+        col(ScoreSnapshot.candidate_id) == col(Candidate.id),
+        col(ScoreSnapshot.at) >= last_interaction,
+    )
+    stmt = (
+        select(Candidate)
+        .where(
+            col(Candidate.id) > after_id,
+            *_active(today),
+            last_interaction.is_not(None),
+            ~scored_after,
+        )
+        .order_by(col(Candidate.id))
+        .limit(limit)
+    )
+    return (await session.exec(stmt)).all()
+
+
 def local_midnight(now: datetime, tz: Any) -> datetime:
     """The start of ``now``'s day in ``tz``, in UTC."""
     today: date = now.astimezone(tz).date()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.deferred import Deferred
 from bot.core.i18n import I18n
 from bot.core.messages import Attachment, Button, Incoming, Link, Outgoing, OutgoingFile
 from bot.core.settings import Settings
@@ -77,6 +78,8 @@ class Services:
     flows: FlowStarter
     files: Downloader
     faq: FaqLookup
+    # Batch work after a message's commit (re-scoring): see bot.core.deferred.
+    deferred: Deferred = field(default_factory=Deferred)
 
 
 @dataclass(slots=True)

@@ -77,6 +77,7 @@ class Dispatcher:
         """Store and process one delivery now (polling, console); safe to repeat."""
         if await self._store(message):
             await self._process(message.sender.platform, message.event_id, message)
+            await self.services.deferred.flush()  # whoever reads next sees its effects
 
     async def submit(self, message: Incoming) -> bool:
         """Store a delivery and queue it for the workers (webhooks).
@@ -134,6 +135,7 @@ class Dispatcher:
     async def drain_background(self) -> None:
         """Wait for background processing to finish (shutdown, tests)."""
         await self.workers.join()
+        await self.services.deferred.flush()
 
     async def stop(self) -> None:
         """Finish what is queued, then stop the workers."""
@@ -172,6 +174,7 @@ class Dispatcher:
                 ids = apology or []
             # Inside the lock, so one person's replies arrive in the order they wrote.
             await self.courier.deliver(ids)
+        self.services.deferred.kick()  # e.g. re-score the sender, batched with others
 
     async def _run(self, platform: str, event_id: str, message: Incoming) -> list[int]:
         services = self.services

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
 from bot.runtime.tick import TickJob, run_jobs
+from bot.scoring.jobs import RESCORE, rescore
 from content import ContentPack, FaqMatcher, load_content
 from storage import migrate
 from storage.db import Database
@@ -108,6 +110,7 @@ class App:
         self.dispatcher.text_handlers.append(bare_code)
         self.dispatcher.text_handlers.extend(parts.text_handlers)
         self.dispatcher.after_route.extend(AFTER_ROUTE)
+        self.services.deferred.register(RESCORE, functools.partial(rescore, self.db, self.services))
         self.tick_jobs: list[TickJob] = list(TICK_JOBS)
         self.adapters: list[Channel] = []
         # Set by start_scheduling (run_platforms); without it this process ticks on its own.
@@ -191,7 +194,7 @@ class App:
                     await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
         finally:
             await self.stop_scheduling()
-            await self.dispatcher.drain_background()
+            await self.dispatcher.stop()
             await web.stop()
 
     async def start_scheduling(self) -> None:
@@ -246,6 +249,8 @@ class App:
 
     async def close(self) -> None:
         await self.stop_scheduling()
+        await self.dispatcher.workers.stop()
+        await self.services.deferred.stop()
         for adapter in self.adapters:
             await adapter.stop()
         await self.db.dispose()

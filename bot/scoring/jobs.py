@@ -1,4 +1,5 @@
-"""Keeping stability scores fresh (issue #6): daily, and after each interaction.
+"""Keeping stability scores fresh (issue #6): daily, and after each interaction
+(batched after the message's commit: :func:`after_interaction`, :func:`rescore`).
 
 :func:`refresh` scores candidates and saves a :class:`ScoreSnapshot` (the history);
 when a candidate enters the high-risk band their HR gets an alert at once, through
@@ -30,6 +31,8 @@ from storage.models import Candidate, Role, ScoreSnapshot
 log = logging.getLogger(__name__)
 
 DAILY_BATCH = 100  # candidates per transaction in the daily run
+RESCORE = "rescore"  # the deferred job re-scoring candidates after their messages
+RESCORE_LOOKBACK = timedelta(days=2)
 SAME_SNAPSHOT_WINDOW = timedelta(hours=1)  # an unchanged score is not saved again within this
 
 
@@ -179,19 +182,44 @@ async def daily_recompute(db: Database, services: Services, now: datetime) -> No
 
 
 async def after_interaction(ctx: Context) -> None:
-    """Re-score the candidate behind this message, in the message's transaction."""
+    """Note the candidate behind this message for re-scoring once it has committed
+    (:func:`rescore`, batched with everyone else who wrote meanwhile)."""
     actor = ctx.actor
     candidate = actor.candidate
     if actor.role is not Role.CANDIDATE or candidate is None or candidate.id is None:
         return
-    await ctx.session.flush()
-    if not await signal_rows.is_active(
-        session=ctx.session, candidate_id=candidate.id, today=ctx.today
-    ):
-        return
-    # A savepoint: should scoring fail, the message's own changes still commit.
-    try:
-        async with ctx.session.begin_nested():
-            await refresh(ctx.session, ctx.services, candidate, ctx.now)
-    except Exception:
-        log.exception("re-scoring candidate %s after their message failed", candidate.id)
+    ctx.services.deferred.add(RESCORE, candidate.id)
+
+
+async def rescore(db: Database, services: Services, candidate_ids: frozenset[int]) -> None:
+    """Re-score these candidates (those still scored) in one transaction per batch."""
+    now = services.clock.now()
+    today = now.astimezone(services.settings.timezone).date()
+    ids = sorted(candidate_ids)
+    for start in range(0, len(ids), DAILY_BATCH):
+        async with db.session() as session:
+            batch = await signal_rows.active_among(
+                session=session, candidate_ids=ids[start : start + DAILY_BATCH], today=today
+            )
+            await refresh_many(session, services, batch, now)
+
+
+async def rescore_recent(db: Database, services: Services, now: datetime) -> None:
+    """Re-score whoever interacted after their latest score (within
+    :data:`RESCORE_LOOKBACK`): the catch-up for a process that died between a message's
+    commit and its deferred re-scoring. Normally finds nobody."""
+    today = now.astimezone(services.settings.timezone).date()
+    after_id = 0
+    while True:
+        async with db.session() as session:
+            batch = await signal_rows.interacted_since_scored(
+                session=session,
+                since=now - RESCORE_LOOKBACK,
+                after_id=after_id,
+                limit=DAILY_BATCH,
+                today=today,
+            )
+            if not batch:
+                return
+            await refresh_many(session, services, batch, now)
+        after_id = max(c.id or 0 for c in batch)

@@ -6,6 +6,7 @@ import asyncio
 import random
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete
@@ -313,7 +314,7 @@ async def test_english_alert_in_the_hrs_language(
 # ---- after each message -----------------------------------------------------------------------
 
 
-async def test_a_message_rescores_the_candidate_in_its_transaction(
+async def test_a_message_rescores_the_candidate_once_it_has_committed(
     app: App, chat: MemoryAdapter, clock: FixedClock
 ) -> None:
     hr, _, silent = await two_candidates(app, chat)
@@ -513,3 +514,46 @@ async def test_a_scoring_failure_does_not_undo_the_message(
     monkeypatch.undo()
     assert "（2/6）" in (await chat.tap("u1", "4"))[0]
     assert len(await snapshots(app, good)) == before + 1
+
+
+# ---- re-scoring after webhook deliveries: batched, after the commit -----------------------
+
+
+async def test_webhook_deliveries_are_rescored_in_one_batch_after_their_commit(
+    app: App, chat: MemoryAdapter, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, good, silent = await two_candidates(app, chat)
+    clock.advance(timedelta(hours=3))
+    batches: list[list[int]] = []
+    original = score_jobs.refresh_many
+
+    async def spy(session: Any, services: Any, candidates: Any, now: Any, **kw: Any) -> Any:
+        batches.append(sorted(c.id for c in candidates))
+        return await original(session, services, candidates, now, **kw)
+
+    monkeypatch.setattr(score_jobs, "refresh_many", spy)
+    burst = [chat.incoming(f"u{1 + n % 2}", "进度", event_id=f"wh-score-{n}") for n in range(20)]
+    assert all(await asyncio.gather(*(chat.submit(m) for m in burst)))
+    await app.dispatcher.drain_background()
+    # Both re-scored after their last message, in a few batches: not twenty times inside
+    # twenty message transactions.
+    scored = [i for b in batches for i in b]
+    assert set(scored) == {good.id, silent.id} and len(scored) < 10, batches
+    assert (await snapshots(app, good))[-1].at == clock.now()
+    assert (await snapshots(app, silent))[-1].at == clock.now()
+
+
+async def test_a_rescoring_lost_in_a_crash_is_caught_up_by_the_tick(
+    app: App, chat: MemoryAdapter, clock: FixedClock
+) -> None:
+    _, good, _ = await two_candidates(app, chat)
+    clock.advance(timedelta(hours=3))
+    # The process committed 张三's message and died before re-scoring him.
+    app.services.deferred.add = lambda name, key: None  # type: ignore[method-assign]
+    await chat.say("u1", "进度")
+    assert (await snapshots(app, good))[-1].at < clock.now()
+    await score_jobs.rescore_recent(app.db, app.services, clock.now())
+    assert (await snapshots(app, good))[-1].at == clock.now()
+    before = len(await snapshots(app, good))
+    await score_jobs.rescore_recent(app.db, app.services, clock.now())  # nothing stale: nothing
+    assert len(await snapshots(app, good)) == before
