@@ -61,10 +61,11 @@ class Deferred:
 
     async def _later(self) -> None:
         await asyncio.sleep(DELAY)
-        await self.flush()
+        await asyncio.shield(self.flush())  # once begun, a flush finishes even if stopped
 
     async def stop(self) -> None:
-        """Flush now; a planned background flush then finds nothing left."""
-        await self.flush()
+        """Cancel a planned flush and do it now (a flush already begun finishes first)."""
         if self._task is not None:
+            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.flush()
