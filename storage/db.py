@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,6 +68,46 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+class WriterGate:
+    """One SQLite transaction at a time in this process, urgent ones first.
+
+    Every SQLite transaction here takes the write lock at BEGIN, so only one runs at a
+    time anyway; left to the busy timeout, waiting ones poll and the order is luck. The
+    gate queues them in the event loop instead, and lets an urgent one (the webhook's
+    inbox commit, which a platform is waiting on) go before everything queued.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        queue = self._urgent if urgent else self._normal
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the gate just as we were cancelled: pass it on
+            elif turn in queue:
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the gate passes straight to the next in line
+                    return
+        self._held = False
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process."""
 
@@ -75,16 +117,29 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._gate = WriterGate() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits when the block ends without error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+    async def session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits when the block ends without error.
+
+        On SQLite, transactions of this process wait their turn at the
+        :class:`WriterGate` (``urgent``: before the others waiting)."""
+        gate = self._gate
+        if gate is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        await gate.acquire(urgent=urgent)
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            gate.release()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

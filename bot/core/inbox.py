@@ -69,7 +69,7 @@ class InboxWriter:
 
     async def _insert(self, batch: list[_Pending]) -> list[bool]:
         now = self.clock.now()
-        async with self.db.session() as session:
+        async with self.db.session(urgent=True) as session:  # a platform waits on it
             return [
                 await events.store_inbound_event(
                     session=session,
