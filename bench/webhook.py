@@ -136,6 +136,17 @@ async def _burst(
     }
 
 
+async def _post_all(port: int, senders: Sequence[str], concurrency: int) -> dict[str, Any]:
+    """ "进度" from each of ``senders``, sealed as WeCom does before the clock starts, then
+    posted to the callback on ``port``; acknowledgement figures (see :func:`_burst`)."""
+    target = f"http://127.0.0.1:{port}/wecom/callback"
+    callbacks = WeComCallbacks(
+        target, token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, agent_id=AGENT_ID
+    )
+    sealed = [callbacks.seal(callbacks.text(user, "进度")) for user in senders]
+    return await _burst(target, sealed, concurrency)
+
+
 async def _processed(db: Database) -> int:
     async with db.session() as session:
         stmt = select(func.count()).select_from(InboundEvent)
@@ -173,14 +184,8 @@ async def _product(
     db = Database(url)
     try:
         await _wait_healthy(port, proc)
-        target = f"http://127.0.0.1:{port}/wecom/callback"
-        callbacks = WeComCallbacks(
-            target, token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, agent_id=AGENT_ID
-        )
-        sealed = [
-            callbacks.seal(callbacks.text(rng.choice(users), "进度")) for _ in range(args.requests)
-        ]
-        ack = await _burst(target, sealed, args.concurrency)
+        senders = [rng.choice(users) for _ in range(args.requests)]
+        ack = await _post_all(port, senders, args.concurrency)
         started = ack.pop("started")
         deadline = time.monotonic() + PROCESS_TIMEOUT
         done = 0
@@ -228,15 +233,8 @@ async def _anchor(folder: Path, args: argparse.Namespace, rng: random.Random) ->
     )
     try:
         await _wait_healthy(port, proc)
-        target = f"http://127.0.0.1:{port}/wecom/callback"
-        callbacks = WeComCallbacks(
-            target, token=TOKEN, aes_key=AES_KEY, corp_id=CORP_ID, agent_id=AGENT_ID
-        )
-        sealed = [
-            callbacks.seal(callbacks.text(f"c{rng.randrange(10**6)}", "进度"))
-            for _ in range(args.requests)
-        ]
-        ack = await _burst(target, sealed, args.concurrency)
+        senders = [f"c{rng.randrange(10**6)}" for _ in range(args.requests)]
+        ack = await _post_all(port, senders, args.concurrency)
         ack.pop("started")
         return ack
     finally:

@@ -232,6 +232,14 @@ async def identities_of(
     return (await session.exec(stmt)).all()
 
 
+async def mark_bound(*, session: AsyncSession, candidate: Candidate, now: datetime) -> None:
+    """Record when the candidate was first linked to a chat account (their journey starts)."""
+    if candidate.bound_at is None:
+        await save_candidate(
+            session=session, candidate=candidate, fields={"bound_at": now}, now=now
+        )
+
+
 async def bind_identity(
     *,
     session: AsyncSession,

@@ -248,11 +248,6 @@ def _active(today: date | None) -> Any:
     return tuple(rules)
 
 
-async def is_active(*, session: AsyncSession, candidate_id: int, today: date | None = None) -> bool:
-    stmt = select(Candidate.id).where(col(Candidate.id) == candidate_id, *_active(today))
-    return (await session.exec(stmt)).first() is not None
-
-
 async def unscored_active(
     *,
     session: AsyncSession,

@@ -86,8 +86,7 @@ class Dispatcher:
         it, in one commit), so the webhook can be acknowledged; False when it was a
         redelivery. A full queue leaves it in the inbox for :meth:`recover`.
         """
-        if not await self.inbox.store(message):
-            log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
+        if not await self._store(message):
             return False
         self.workers.offer((message.sender.platform, message.event_id, message))
         return True
@@ -138,21 +137,15 @@ class Dispatcher:
         await self.services.deferred.flush()
 
     async def stop(self) -> None:
-        """Finish what is queued, then stop the workers."""
+        """Finish what is queued and deferred, then stop the workers."""
         await self.drain_background()
         await self.workers.stop()
+        await self.services.deferred.stop()
 
     # ---- processing ------------------------------------------------------------------
 
     async def _store(self, message: Incoming) -> bool:
-        async with self.db.session() as session:
-            fresh = await events.store_inbound_event(
-                session=session,
-                platform=message.sender.platform,
-                event_id=message.event_id,
-                payload=message.to_json(),
-                now=self.services.clock.now(),
-            )
+        fresh = await self.inbox.store(message)
         if not fresh:
             log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
         return fresh

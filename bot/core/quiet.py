@@ -42,7 +42,7 @@ def staff_hours(now: datetime, settings: Settings, *, weekends: bool = False) ->
         return False
     if is_quiet(now, settings.timezone, settings.quiet_hours_start, settings.quiet_hours_end):
         return False
-    return weekends or settings.digest_weekends or local.weekday() < 5
+    return weekends or not is_weekend(now, settings)
 
 
 def is_weekend(now: datetime, settings: Settings) -> bool:

@@ -180,8 +180,5 @@ async def bind(
     candidate = await people.get_candidate(session=session, candidate_id=invite.candidate_id)
     assert candidate is not None
     await people.bind_identity(session=session, identity=identity, candidate_id=candidate.id)
-    if candidate.bound_at is None:
-        await people.save_candidate(
-            session=session, candidate=candidate, fields={"bound_at": now}, now=now
-        )
+    await people.mark_bound(session=session, candidate=candidate, now=now)
     return BindResult(BindStatus.BOUND, candidate)

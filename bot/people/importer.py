@@ -117,11 +117,8 @@ async def _apply_row(
         report.created += 1
     else:
         report.updated += 1
-    if identities and candidate.bound_at is None:
-        # Linked to a chat account now: the bot can reach them, their journey starts.
-        await people.save_candidate(
-            session=session, candidate=candidate, fields={"bound_at": now}, now=now
-        )
+    if identities:  # linked to a chat account now: the bot can reach them
+        await people.mark_bound(session=session, candidate=candidate, now=now)
     for platform, user_id in identities:
         await people.prebind_identity(
             session=session,

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
 from bot.core.messages import Button, Outgoing
+from bot.core.quiet import is_weekend
 from bot.people.approvals import waited
 from bot.people.progress import still_waiting
 from bot.scoring.standing import unscored
@@ -55,7 +56,7 @@ async def send_digests(db: Database, services: Services, now: datetime) -> None:
     if local.hour < settings.digest_hour:
         return
     day = _Day(now, local.date())
-    weekend = local.weekday() >= 5 and not settings.digest_weekends
+    weekend = is_weekend(now, settings)
     async with db.session() as session:
         staff = await people.staff_with_role(session=session, role=Role.HR.value)
         keys = {hr.id: f"digest:{hr.id}:{day.today.isoformat()}" for hr in staff}
@@ -300,13 +301,14 @@ def _no_outcome(
     )
     if not started:
         return ""
-    names = "、".join(f"{c.name}（{c.onboarding_date:%m-%d}）" for c in started[:TOP])
+    i18n = services.i18n
+    names = i18n.t(lang, "digest.name_separator").join(
+        i18n.t(lang, "digest.no_outcome_name", name=c.name, day=f"{c.onboarding_date:%m-%d}")
+        for c in started[:TOP]
+    )
     more = len(started) - TOP
-    return services.i18n.t(
-        lang,
-        "digest.no_outcome",
-        count=len(started),
-        names=names
-        + (services.i18n.t(lang, "digest.no_outcome_more", count=more) if more > 0 else ""),
-        example=started[0].name,
+    if more > 0:
+        names += i18n.t(lang, "digest.no_outcome_more", count=more)
+    return i18n.t(
+        lang, "digest.no_outcome", count=len(started), names=names, example=started[0].name
     )

@@ -249,8 +249,7 @@ class App:
 
     async def close(self) -> None:
         await self.stop_scheduling()
-        await self.dispatcher.workers.stop()
-        await self.services.deferred.stop()
+        await self.dispatcher.stop()
         for adapter in self.adapters:
             await adapter.stop()
         await self.db.dispose()

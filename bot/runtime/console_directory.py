@@ -44,10 +44,8 @@ class StorageDirectory:
                 await people.bind_identity(
                     session=session, identity=identity, candidate_id=exact[0].id
                 )
-                if exact[0].bound_at is None:  # as if they had bound with their invite now
-                    await people.save_candidate(
-                        session=session, candidate=exact[0], fields={"bound_at": now}, now=now
-                    )
+                # as if they had bound with their invite now
+                await people.mark_bound(session=session, candidate=exact[0], now=now)
                 return await self._describe(session, name, exact[0].id, None)
         return f"→ {name}（新的聊天用户，尚未绑定 · new, unbound chat user）"
 

@@ -30,7 +30,7 @@ def test_start_of_and_local_midnight() -> None:
     assert signals.local_midnight(late_evening, UTC) == datetime(2026, 6, 1, tzinfo=UTC)
 
 
-async def test_is_active_and_unscored_active(database: Database, clock: FixedClock) -> None:
+async def test_active_among_and_unscored_active(database: Database, clock: FixedClock) -> None:
     now = clock.now()
     async with database.session() as session:
         a = pk(await make_candidate(session, now=now, name="a"))
@@ -79,10 +79,9 @@ async def test_is_active_and_unscored_active(database: Database, clock: FixedClo
                 ),
             )
     async with database.session() as session:
-        flags = {
-            cid: await signals.is_active(session=session, candidate_id=cid)
-            for cid in (a, scored, pending, declined, forget, decided, last, unbound, unbound + 1)
-        }
+        asked = (a, scored, pending, declined, forget, decided, last, unbound, unbound + 1)
+        active = {c.id for c in await signals.active_among(session=session, candidate_ids=asked)}
+        flags = {cid: cid in active for cid in asked}
         todo = await signals.unscored_active(session=session, since=now, after_id=0, limit=10)
         page = await signals.unscored_active(session=session, since=now, after_id=a, limit=1)
     assert flags == {
@@ -248,14 +247,16 @@ async def test_candidates_past_their_first_day_are_not_scored(
         for cid in (waiting, joined, undated):
             await make_identity(session, now=now, user_id=f"u{cid}", candidate_id=cid)
     async with database.session() as session:
-        flags = {
-            cid: await signals.is_active(session=session, candidate_id=cid, today=today)
-            for cid in (waiting, joined, undated)
+        asked = (waiting, joined, undated)
+        active = {
+            c.id
+            for c in await signals.active_among(session=session, candidate_ids=asked, today=today)
         }
+        flags = {cid: cid in active for cid in asked}
         todo = await signals.unscored_active(
             session=session, since=now, after_id=0, limit=10, today=today
         )
-        without_today = await signals.is_active(session=session, candidate_id=joined)
+        without_today = await signals.active_among(session=session, candidate_ids=[joined])
     assert flags == {waiting: True, joined: False, undated: True}
     assert [c.id for c in todo] == [waiting, undated]
     assert without_today  # callers that do not say what day it is see the old rule
