@@ -188,14 +188,16 @@ async def _product(
         ack = await _post_all(port, senders, args.concurrency)
         started = ack.pop("started")
         deadline = time.monotonic() + PROCESS_TIMEOUT
-        done = 0
+        done = replies = 0
+        # Done when every event is processed and its reply has reached the fake API (an
+        # event is marked processed before its reply is sent).
         while time.monotonic() < deadline:
             done = await _processed(db)
-            if done >= args.requests or proc.poll() is not None:
+            replies = sum(1 for r in fake.requests if r.path.endswith("/message/send"))
+            if (done >= args.requests and replies >= done) or proc.poll() is not None:
                 break
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.05)
         seconds = time.perf_counter() - started
-        replies = sum(1 for r in fake.requests if r.path.endswith("/message/send"))
         return {
             "ack": ack,
             "processing": {
