@@ -4,7 +4,8 @@ It records every request (method, decoded parameters, uploaded files, the time
 on its clock), serves ``getUpdates`` as a long poll from a queue, serves files
 under ``/file/bot<token>/``, answers injected failures (429, 403, ...), and
 plays Telegram's part in webhook mode: it posts updates to the URL given to
-``setWebhook`` with the ``X-Telegram-Bot-Api-Secret-Token`` header.
+``setWebhook`` with the ``X-Telegram-Bot-Api-Secret-Token`` header. ``outage``
+switches every send method to one failure (500, 429 ...) until ``recover``.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class FakeTelegram:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    fault: Failure | None = None  # while set, every send method answers with it
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -138,6 +140,14 @@ class FakeTelegram:
     ) -> None:
         chat = None if chat_id is None else str(chat_id)
         self.failures.append(Failure(method, status, description, retry_after, chat, times))
+
+    def outage(self, status: int, description: str, *, retry_after: int | None = None) -> None:
+        """Every send answers ``status`` (e.g. 500, or 429 with ``retry_after``) until
+        :meth:`recover`; other methods keep working."""
+        self.fault = Failure("*send*", status, description, retry_after)
+
+    def recover(self) -> None:
+        self.fault = None
 
     def add_file(self, data: bytes) -> str:
         file_id = f"file-{next(self._ids)}"
@@ -255,6 +265,8 @@ class FakeTelegram:
         return web.json_response({"ok": True, "result": result})
 
     def _failure_for(self, call: Call) -> Failure | None:
+        if self.fault is not None and call.method in SEND_METHODS:
+            return self.fault
         for failure in self.failures:
             if failure.method == call.method and failure.chat_id in (None, call.chat_id):
                 failure.times -= 1

@@ -47,6 +47,9 @@ class FakeWeCom:
         self.expired_tokens: set[str] = set()
         self.send_results: list[dict[str, Any]] = []  # answers for the next message/send calls
         self.http_status: list[int] = []  # HTTP statuses for the next message/send calls
+        # While set, every message/send answers this HTTP status, or this errcode body.
+        self.outage_status: int | None = None
+        self.outage_result: dict[str, Any] | None = None
         self.invalid_users: set[str] = set()
         self.media: dict[str, tuple[bytes, str]] = {}
         self.task_ids: set[str] = set()
@@ -83,6 +86,15 @@ class FakeWeCom:
         """Make every issued token expired (WeCom then answers 42001)."""
         self.expired_tokens |= self.valid_tokens
         self.valid_tokens.clear()
+
+    def outage(self, *, status: int | None = None, errcode: int | None = None) -> None:
+        """Every message/send fails until :meth:`recover`: with the HTTP ``status`` (500,
+        429 ...) or WeCom's ``errcode`` in a 200 answer (45009: over the rate limit)."""
+        self.outage_status = status
+        self.outage_result = None if errcode is None else {"errcode": errcode, "errmsg": "fault"}
+
+    def recover(self) -> None:
+        self.outage_status = self.outage_result = None
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == f"/cgi-bin/{path}"]
@@ -150,6 +162,10 @@ class FakeWeCom:
         self._record(request, body)
         if self.http_status:
             return web.Response(status=self.http_status.pop(0), text="busy")
+        if self.outage_status is not None:
+            return web.Response(status=self.outage_status, text="fault")
+        if self.outage_result is not None:
+            return web.json_response(self.outage_result)
         if (error := self._token_error(request)) is not None:
             return error
         if self.send_results:
