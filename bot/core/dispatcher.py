@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import metrics, trace
 from bot.core.admins import notify_admins
 from bot.core.context import Context, Services, resolve_actor
 from bot.core.courier import Courier
@@ -75,9 +77,13 @@ class Dispatcher:
 
     async def handle(self, message: Incoming) -> None:
         """Store and process one delivery now (polling, console); safe to repeat."""
-        if await self._store(message):
-            await self._process(message.sender.platform, message.event_id, message)
-            await self.services.deferred.flush()  # whoever reads next sees its effects
+        platform = message.sender.platform
+        with trace.bound(trace.current() or trace.new_id()):
+            if await self._store(message):
+                stored = time.monotonic()
+                await self._process(platform, message.event_id, message)
+                metrics.processed(platform, time.monotonic() - stored)
+                await self.services.deferred.flush()  # whoever reads next sees its effects
 
     async def submit(self, message: Incoming) -> bool:
         """Store a delivery and queue it for the workers (webhooks).
@@ -101,7 +107,8 @@ class Dispatcher:
         for event in stale:
             if event.payload is not None:
                 message = Incoming.from_json(event.payload)
-                await self._process(event.platform, event.event_id, message)
+                with trace.bound(trace.new_id()):  # its webhook's id was not stored
+                    await self._process(event.platform, event.event_id, message)
         return len(stale)
 
     async def command_menus(self, platform: str) -> list[CommandMenu]:
@@ -146,6 +153,7 @@ class Dispatcher:
 
     async def _store(self, message: Incoming) -> bool:
         fresh = await self.inbox.store(message)
+        metrics.inbound(message.sender.platform, "stored" if fresh else "duplicate")
         if not fresh:
             log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
         return fresh

@@ -9,15 +9,22 @@ thousand rows and a queue, not five thousand tasks competing with the next
 acknowledgement for the event loop and the database. When the queue is full, the
 delivery stays in the inbox (durable, acknowledged) and :meth:`Dispatcher.recover`
 picks it up: back-pressure never blocks an acknowledgement.
+
+A queued delivery keeps the request id of the webhook that stored it
+(:mod:`bot.core.trace`): the worker binds it while processing, so the log lines of
+the processing and of the direct replies carry it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.core import metrics, trace
 from bot.core.clock import Clock
 from bot.core.messages import Incoming
 from storage import events
@@ -48,7 +55,8 @@ class InboxWriter:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(message, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
+            # Its own context: the batch serves many requests, not the first one's id.
+            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
         return await future
 
     async def _write(self) -> None:
@@ -85,6 +93,13 @@ class InboxWriter:
 Job = tuple[str, str, Incoming]  # platform, event id, the delivery
 
 
+@dataclass(slots=True)
+class _Queued:
+    job: Job
+    request_id: str | None  # the webhook request that stored it
+    stored_at: float  # time.monotonic() when it was queued, just after it was stored
+
+
 class Workers:
     """A bounded queue of stored deliveries and ``count`` tasks processing them."""
 
@@ -93,7 +108,7 @@ class Workers:
     ) -> None:
         self._process = process
         self._count = count
-        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=backlog)
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue(maxsize=backlog)
         self._tasks: list[asyncio.Task[None]] = []
         self.overflowed = 0  # deliveries left to recovery because the queue was full
 
@@ -101,9 +116,10 @@ class Workers:
         """Queue ``job``; False (and it waits in the inbox for recovery) when full."""
         self._start()
         try:
-            self._queue.put_nowait(job)
+            self._queue.put_nowait(_Queued(job, trace.current(), time.monotonic()))
         except asyncio.QueueFull:
             self.overflowed += 1
+            metrics.overflowed()
             log.warning("processing queue full: %s event %s left for recovery", *job[:2])
             return False
         return True
@@ -115,13 +131,22 @@ class Workers:
 
     async def _work(self) -> None:
         while True:
-            platform, event_id, message = await self._queue.get()
-            try:
-                await self._process(platform, event_id, message)
-            except Exception:  # _process reports its own failures; never lose the worker
-                log.exception("processing %s event %s failed", platform, event_id)
-            finally:
-                self._queue.task_done()
+            queued = await self._queue.get()
+            platform, event_id, message = queued.job
+            with trace.bound(queued.request_id):
+                try:
+                    await self._process(platform, event_id, message)
+                    log.debug("%s event %s processed", platform, event_id)
+                except Exception:  # _process reports its own failures; never lose the worker
+                    log.exception("processing %s event %s failed", platform, event_id)
+                finally:
+                    metrics.processed(platform, time.monotonic() - queued.stored_at)
+                    self._queue.task_done()
+
+    @property
+    def queued(self) -> int:
+        """Deliveries waiting for a worker."""
+        return self._queue.qsize()
 
     async def join(self) -> None:
         """Wait until everything queued is processed."""
