@@ -173,9 +173,10 @@ class App:
         cache = SharedCache(self.db, self.clock)
         adapters = self.parts.platforms(self.settings, cache=cache, clock=self.clock)
         web = WebServer(self.db, self.settings.http_host, self.settings.http_port, clock=self.clock)
+        web.metrics.watch_queue(lambda: self.dispatcher.workers.queued)
         for adapter in adapters:
             self.add_adapter(adapter)
-            web.add_routes(adapter.routes())
+            web.add_routes(adapter.routes(), platform=adapter.platform)
         try:
             await web.start()
         except OSError as exc:

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bot.core import metrics
 from storage import leader_lock
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ class Leader:
 
     async def _elect(self) -> None:
         self.is_leader = True
+        metrics.leader(True)
         log.info("%s is now the leader", self.name)
         await self._call(self.on_elected)
 
@@ -171,6 +173,7 @@ class Leader:
             conn.terminate()
         if self.is_leader:
             self.is_leader = False
+            metrics.leader(False)
             log.info("%s stepped down as leader (%s)", self.name, reason)
             await self._call(self.on_deposed)
 

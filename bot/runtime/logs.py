@@ -3,7 +3,9 @@
 Every record passes a :class:`MaskingFilter` on the way out, so phone and ID
 numbers, and the configured secrets and tokens, never reach a log file, whatever
 a message or traceback contains. aiohttp's lines about clients that went away or
-sent malformed HTTP become one INFO line, without a traceback.
+sent malformed HTTP become one INFO line, without a traceback. A JSON line written
+while a request id is bound (:mod:`bot.core.trace`: a webhook request, the processing
+of what it stored, the replies sent meanwhile) carries it as ``"request_id"``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.core import trace
 from bot.core.privacy import mask_text
 from bot.core.text import redact
 
@@ -70,6 +73,9 @@ class QuietDisconnects(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, the request id when one is
+    bound, the traceback when there is one."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -77,6 +83,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # Formatting runs in the logging call's task (no queue handler), so the id bound
+        # there is the record's; ``extra={"request_id": ...}`` overrides it.
+        request_id = getattr(record, "request_id", None) or trace.current()
+        if request_id is not None:
+            entry["request_id"] = request_id
         if record.exc_text:
             entry["exception"] = record.exc_text
         elif record.exc_info:

@@ -2,15 +2,18 @@
 
 A job reads the truth from the database (candidates' dates, the outbox) and
 writes outbox rows with dedupe keys, so running it twice for the same moment,
-or in two processes, adds nothing. Each job opens its own transactions.
+or in two processes, adds nothing. Each job opens its own transactions. Each job's
+duration is recorded (``preboard_tick_job_seconds{job=...}`` on ``/metrics``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from bot.core import metrics
 from bot.core.context import Services
 from bot.core.dispatcher import AfterRoute
 from storage.db import Database
@@ -26,7 +29,18 @@ TickJob = Callable[[Database, Services, datetime], Awaitable[None]]
 async def run_jobs(db: Database, services: Services, jobs: Sequence[TickJob]) -> None:
     """Run every job once; one job's failure is logged and does not stop the others."""
     for job in jobs:
+        name = job_name(job)
+        started = time.monotonic()
+        failed = False
         try:
             await job(db, services, services.clock.now())
         except Exception:
-            log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+            failed = True
+            log.exception("scheduled job %s failed", name)
+        metrics.tick_job(name, time.monotonic() - started, failed=failed)
+
+
+def job_name(job: TickJob) -> str:
+    """The job's function name (a partial's function's), its label in the metrics."""
+    target = getattr(job, "func", job)
+    return str(getattr(target, "__name__", type(target).__name__))
