@@ -6,10 +6,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from bot.core.admins import notify_admins
 from bot.core.context import Context
-from bot.core.messages import DeliveryError
+from bot.core.messages import DeliveryError, Outgoing
 from bot.core.router import Router
-from bot.core.uploads import FileStore, UploadRejected, check_upload, too_large
+from bot.core.uploads import FileStore, UploadRejected, check_upload, is_disk_full, too_large
 from content import ChecklistItem
 from flows.engine import END, Accept, Answer, Ask, Flow, Go, Option, Stay, Step, Turn
 from flows.review import notify_reviewer
@@ -118,7 +119,15 @@ async def handle_upload(turn: Turn, answer: Answer) -> Go | Stay:
         log.warning("download of %s failed: %s", attachment.file_id, exc)
         return Stay(turn.t("upload.download_failed"))
     item = _item(turn)
-    FileStore(ctx.settings.data_dir / "files").save(checked)
+    try:
+        FileStore(ctx.settings.data_dir / "files").save(checked)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        # Nothing was stored and no row written: the step stays, so sending again works.
+        log.error("no space to store an upload of candidate %s: %s", candidate.id, exc)
+        await _tell_admins_disk_full(ctx, candidate, item, exc)
+        return Stay(turn.t("upload.disk_full"))
     document, _ = await documents.submit_document(
         session=ctx.session,
         candidate_id=candidate.id or 0,
@@ -131,6 +140,28 @@ async def handle_upload(turn: Turn, answer: Answer) -> Go | Stay:
     )
     await notify_reviewer(ctx, candidate, document)
     return Go("pick", (turn.t("docs.received", title=item.title.get(ctx.actor.language)),))
+
+
+async def _tell_admins_disk_full(
+    ctx: Context, candidate: Candidate, item: ChecklistItem, exc: OSError
+) -> None:
+    """Each admin hears about a full disk once a day, however many uploads fail."""
+    i18n = ctx.services.i18n
+
+    def render(language: str | None) -> Outgoing:
+        return Outgoing(
+            i18n.t(
+                language,
+                "upload.disk_full_alert",
+                name=candidate.name,
+                item=item.title.get(language),
+                error=exc.strerror or type(exc).__name__,
+            )
+        )
+
+    ctx.outbox_ids += await notify_admins(
+        ctx.session, ctx.settings, render, now=ctx.now, dedupe=f"disk-full:{ctx.today:%Y-%m-%d}"
+    )
 
 
 DOCS_FLOW = Flow(

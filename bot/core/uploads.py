@@ -13,10 +13,13 @@ Pillow and pypdf are imported on the first image or PDF checked, not with this m
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import logging
+import os
 import re
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +234,11 @@ def _heif_boxes_cover(data: bytes) -> bool:
     return offset == len(data) and not first
 
 
+def is_disk_full(exc: OSError) -> bool:
+    """Whether a failed write means no space (or quota) is left: try again later."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class FileStore:
     """Content-addressed files under ``root`` (``DATA_DIR/files``)."""
 
@@ -241,10 +249,17 @@ class FileStore:
         return self.root / sha256[:2] / f"{sha256}.{extension}"
 
     def save(self, checked: CheckedFile) -> Path:
+        """Write the file under its final name atomically; a failed write (a full disk)
+        leaves nothing behind and raises its ``OSError``."""
         path = self.path(checked.sha256, checked.extension)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(checked.data)
-            tmp.replace(path)  # atomic: a crash never leaves half a file under the real name
+            # Its own temporary name, so two writers of the same file never share one.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+            try:
+                tmp.write_bytes(checked.data)
+                tmp.replace(path)  # atomic: never half a file under the real name
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
         return path

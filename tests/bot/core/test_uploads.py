@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import struct
@@ -14,7 +15,14 @@ from PIL import Image
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from bot.core.uploads import MAX_SIDE, FileStore, UploadRejected, check_upload, too_large
+from bot.core.uploads import (
+    MAX_SIDE,
+    FileStore,
+    UploadRejected,
+    check_upload,
+    is_disk_full,
+    too_large,
+)
 
 
 def png(size: tuple[int, int] = (8, 8)) -> bytes:
@@ -191,3 +199,26 @@ def test_a_pdf_must_start_and_end_as_one() -> None:
     for data in (b"<html>" + pdf(), pdf() + b"<html><script>x</script></html>" * 100):
         with pytest.raises(UploadRejected):
             check_upload(data, max_mb=5)
+
+
+def test_a_full_disk_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = check_upload(png(), max_mb=20)
+    store = FileStore(tmp_path / "files")
+    real = Path.write_bytes
+
+    def half_then_full(self: Path, data: bytes) -> int:
+        real(self, data[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    with pytest.raises(OSError) as full:
+        store.save(checked)
+    assert is_disk_full(full.value)
+    assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
+    monkeypatch.undo()
+    path = store.save(checked)
+    assert path.read_bytes() == checked.data
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
