@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from adapters.telegram import TelegramAdapter
 from bot.core.settings import Settings
+from bot.core.web import WebServer
 from bot.runtime import cli
-from bot.runtime.logs import MaskingFilter, QuietDisconnects, setup_logging
+from bot.runtime.app import App
+from bot.runtime.logs import JsonFormatter, MaskingFilter, QuietDisconnects, setup_logging
+from tests.adapters.fake_telegram import FakeTelegram
+from tests.adapters.test_telegram import fake  # noqa: F401  (fixture)
+from tests.bot.core.test_metrics import served  # noqa: F401  (fixture)
 
 
 def test_log_records_are_masked() -> None:
@@ -151,3 +159,53 @@ def test_a_log_file_takes_records_and_python_warnings(
     assert captured.err == "" and captured.out == ""
     text = path.read_text(encoding="utf-8")
     assert "font cache is being rebuilt" in text and "this API is deprecated" in text
+
+
+async def test_one_request_id_from_the_webhook_through_processing_to_the_send(
+    app: App,
+    fake: FakeTelegram,  # noqa: F811
+    served: tuple[TelegramAdapter, WebServer],  # noqa: F811
+) -> None:
+    """LOG_FORMAT=json: the webhook's line, the processing line and the line of the reply's
+    send (here a failed one, which the courier logs) carry the request id the caller sent,
+    and the answer names it; the next request's lines carry their own."""
+    adapter, _ = served
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    fake.fail("sendMessage", 500, "Internal Server Error", chat_id=4200)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for user, request_id in ((4200, "trace-4200"), (4201, None)):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": fake.webhook_secret or ""}
+                if request_id is not None:
+                    headers["X-Request-Id"] = request_id
+                async with http.post(
+                    adapter.settings.telegram_webhook_url or "",
+                    json=fake.message(user, "/help"),
+                    headers=headers,
+                ) as response:
+                    assert response.status == 200
+                    answered = response.headers["X-Request-Id"]
+                    assert request_id is None or answered == request_id
+                await app.dispatcher.drain_background()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ours = [line for line in lines if line.get("request_id") == "trace-4200"]
+    said = [(line["logger"], line["message"]) for line in ours]
+    assert any(
+        name == "bot.core.web" and message.startswith("POST /telegram/webhook 200")
+        for name, message in said
+    ), said
+    assert any(name == "bot.core.inbox" and "processed" in message for name, message in said)
+    assert any(name == "bot.core.courier" and "not delivered" in message for name, message in said)
+    other = {line.get("request_id") for line in lines if "/telegram/webhook" in line["message"]}
+    assert len(other - {"trace-4200"}) == 1  # the second request: an id of its own
+    assert fake.texts(4201)  # the second was answered

@@ -37,6 +37,7 @@ LAZY = (
     "lark_oapi",  # platform SDKs, only for configured platforms (adapters/__init__.py)
     "telegram",
     "wechatpy",
+    "prometheus_client",  # /metrics: the web server creates the registry (bot/core/metrics.py)
 )
 # Alembic (with Mako and Pygments) only when the database is not at the head revision.
 LAZY_AT_HEAD = (*LAZY, "alembic", "mako", "pygments")
