@@ -35,7 +35,7 @@ from bot.handlers import bare_code, build_router
 from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
-from bot.runtime.tick import TickJob, run_jobs
+from bot.runtime.tick import TickJob, run_jobs, timed
 from bot.scoring.jobs import RESCORE, rescore
 from content import ContentPack, FaqMatcher, load_content
 from storage import migrate
@@ -244,7 +244,8 @@ class App:
         async with self._tick_lock:
             await run_jobs(self.db, self.services, self.tick_jobs)
             try:
-                await self.courier.drain()
+                with timed("courier_drain"):
+                    await self.courier.drain()
             except Exception:
                 log.exception("draining the outbox failed")
 

@@ -8,9 +8,10 @@ duration is recorded (``preboard_tick_job_seconds{job=...}`` on ``/metrics``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 
 from bot.core import metrics
@@ -20,7 +21,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AfterRoute", "TickJob", "run_jobs"]
+__all__ = ["AfterRoute", "TickJob", "run_jobs", "timed"]
 
 # One periodic job: (database, services, now).
 TickJob = Callable[[Database, Services, datetime], Awaitable[None]]
@@ -38,6 +39,18 @@ async def run_jobs(db: Database, services: Services, jobs: Sequence[TickJob]) ->
             failed = True
             log.exception("scheduled job %s failed", name)
         metrics.tick_job(name, time.monotonic() - started, failed=failed)
+
+
+@contextlib.contextmanager
+def timed(job: str) -> Iterator[None]:
+    """Record the block's duration as the tick job ``job`` (e.g. the courier's drain)."""
+    started = time.monotonic()
+    try:
+        yield
+    except Exception:
+        metrics.tick_job(job, time.monotonic() - started, failed=True)
+        raise
+    metrics.tick_job(job, time.monotonic() - started)
 
 
 def job_name(job: TickJob) -> str:

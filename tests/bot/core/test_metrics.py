@@ -157,7 +157,7 @@ async def test_tick_durations_appear_after_a_tick(
     assert value(await scrape(web), "preboard_tick_job_seconds_count", job="plan_pushes") == 0
     await app.tick()
     samples = await scrape(web)
-    for job in ("plan_pushes", "escalation_job", "send_digests"):
+    for job in ("plan_pushes", "escalation_job", "send_digests", "courier_drain"):
         assert value(samples, "preboard_tick_job_seconds_count", job=job) == 1, job
     assert value(samples, "preboard_tick_job_failures_total", job="plan_pushes") == 0
 
