@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -464,7 +465,7 @@ async def _run(cluster: Cluster, db: Database, people: list[Person]) -> None:
     hr = Person("telegram", str(HR_CHAT), ())
     for turn, text in enumerate(("/broadcast", "1", MARK)):
         await cluster.deliver(hr, text, turn)
-        await until(lambda t=turn: len(telegram.sent(HR_CHAT)) > t, 30, f"HR reply {turn}")
+        await until(functools.partial(_has_replies, telegram, turn + 1), 30, f"HR reply {turn}")
     await cluster.deliver(hr, "1", 3)
     await until(
         lambda: any("已发送给 200 人" in t for t in telegram.texts(HR_CHAT)),
@@ -485,7 +486,10 @@ async def _run(cluster: Cluster, db: Database, people: list[Person]) -> None:
             )
 
     dialogs = asyncio.gather(*(converse(p) for p in people))
-    total = lambda: sum(len(cluster.broadcasts(p)) for p in people)  # noqa: E731
+
+    def total() -> int:
+        return sum(len(cluster.broadcasts(p)) for p in people)
+
     try:
         await until(lambda: total() >= CANDIDATES // 5, 60, "the broadcast under way")
         assert total() < CANDIDATES, "the broadcast was done before the kill; make it slower"
@@ -578,6 +582,10 @@ async def _run(cluster: Cluster, db: Database, people: list[Person]) -> None:
             }
         )
     )
+
+
+def _has_replies(telegram: FakeTelegram, count: int) -> bool:
+    return len(telegram.sent(HR_CHAT)) >= count
 
 
 async def _identities(db: Database) -> dict[tuple[str, str], int]:
