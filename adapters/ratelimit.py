@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 
 PRUNE_ABOVE = 10_000  # keys kept before idle ones are dropped (one per chat ever seen)
 
@@ -34,36 +34,54 @@ class Window:
 
 
 class RateLimiter:
-    """Waits so that sends stay within a per-key window and an overall window."""
+    """Waits so that sends stay within per-key windows and an overall window.
+
+    ``per_key`` may be several windows (WeCom: 30 a minute and 1,000 an hour to one
+    member); each keeps its own log, since a short window forgets sooner.
+    """
 
     def __init__(
         self,
         *,
-        per_key: Window | None = None,
+        per_key: Window | Sequence[Window] | None = None,
         overall: Window | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.per_key = per_key
+        if per_key is None:
+            self.per_key: tuple[Window, ...] = ()
+        elif isinstance(per_key, Window):
+            self.per_key = (per_key,)
+        else:
+            self.per_key = tuple(per_key)
         self.overall = overall
         self.monotonic = monotonic
         self.sleep = sleep
-        self._keys: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._keys: dict[str, list[deque[float]]] = {}
         self._all: deque[float] = deque()
         self._lock = asyncio.Lock()
+
+    def _logs(self, key: str) -> list[deque[float]]:
+        logs = self._keys.get(key)
+        if logs is None:
+            logs = self._keys[key] = [deque() for _ in self.per_key]
+        return logs
 
     async def acquire(self, key: str) -> None:
         """Return when one more send to ``key`` is allowed, and count it."""
         while True:
             async with self._lock:
                 now = self.monotonic()
-                wait = 0.0
-                if self.per_key is not None:
-                    wait = max(wait, self.per_key.wait(self._keys[key], now))
+                logs = self._logs(key)
+                wait = max(
+                    (w.wait(log, now) for w, log in zip(self.per_key, logs, strict=True)),
+                    default=0.0,
+                )
                 if self.overall is not None:
                     wait = max(wait, self.overall.wait(self._all, now))
                 if wait <= 0:
-                    self._keys[key].append(now)
+                    for log in logs:
+                        log.append(now)
                     self._all.append(now)
                     if len(self._keys) > PRUNE_ABOVE:
                         self.forget_idle()
@@ -71,8 +89,12 @@ class RateLimiter:
             await self.sleep(wait)
 
     def forget_idle(self) -> None:
-        """Drop keys with no sends inside their window (done by acquire as keys pile up)."""
+        """Drop keys with no sends inside their windows (done by acquire as keys pile up)."""
         now = self.monotonic()
-        horizon = self.per_key.seconds if self.per_key else 0
-        for key in [k for k, log in self._keys.items() if not log or log[-1] <= now - horizon]:
+        horizon = max((w.seconds for w in self.per_key), default=0)
+        for key in [
+            k
+            for k, logs in self._keys.items()
+            if all(not log or log[-1] <= now - horizon for log in logs)
+        ]:
             del self._keys[key]

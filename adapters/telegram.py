@@ -34,6 +34,7 @@ from telegram.error import (
 from adapters import telegram_payloads as tp
 from adapters.base import BaseAdapter, Route
 from adapters.ratelimit import RateLimiter, Window
+from bot.core import metrics
 from bot.core.cache import SharedCache
 from bot.core.clock import Clock
 from bot.core.edge import load_json, storable
@@ -341,6 +342,7 @@ class TelegramAdapter(BaseAdapter):
                 if wait > MAX_INLINE_WAIT or attempt == INLINE_ATTEMPTS:
                     raise DeliveryError(f"telegram 429: {exc}", retry_after=wait) from None
                 log.info("telegram 429 for chat %s; waiting %.1fs", chat_id, wait)
+                metrics.rate_limited(PLATFORM)  # waited out here; a longer one the courier counts
                 self._hold_until = max(self._hold_until, self.limiter.monotonic() + wait)
             except Forbidden as exc:  # blocked by the user, or never started the bot
                 raise DeliveryError(f"telegram: {exc}", unreachable=True) from None

@@ -67,6 +67,8 @@ CALLBACK_PATH = "/wecom/callback"
 HTTP_TIMEOUT = 15.0
 TOKEN_MARGIN = timedelta(minutes=5)  # refresh this long before WeCom says it expires
 PROGRESS_TTL = timedelta(hours=6)
+# WeCom's limits for one app sending to one member: 30 a minute and 1,000 an hour.
+PER_MEMBER = (Window(30, 60.0), Window(1000, 3600.0))
 CHOSEN = "✓"  # what a tapped card's buttons turn into (language-neutral)
 
 _token_var: ContextVar[str | None] = ContextVar("wecom_access_token", default=None)
@@ -163,7 +165,7 @@ class WeComAdapter(BaseAdapter):
         self.cache = cache
         self.clock = clock
         # WeCom drops app messages beyond 30 per minute to one member.
-        self.limiter = limiter or RateLimiter(per_key=Window(30, 60.0))
+        self.limiter = limiter or RateLimiter(per_key=PER_MEMBER)
         app = hashlib.sha256(f"{corp_id}:{secret}".encode()).hexdigest()[:16]
         self._token_key = f"wecom:token:{app}"
         self._token: tuple[str, datetime] | None = None

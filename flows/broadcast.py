@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.context import Context
+from bot.core.courier import SEND
 from bot.core.messages import Outgoing
 from bot.core.quiet import is_quiet
 from bot.core.router import Router
@@ -299,6 +300,8 @@ async def send(turn: Turn, recipients: list[Candidate]) -> str:
             sent += 1
             waiting += is_quiet(ctx.now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
     await broadcasts.set_recipients(session=ctx.session, broadcast=record, recipients=sent)
+    if sent and record.id is not None:  # sent as soon as this turn commits, not next tick
+        ctx.services.deferred.add(SEND, record.id)
     words = [turn.t("broadcast.sent", count=sent)]
     if waiting:
         words.append(

@@ -85,6 +85,26 @@ async def claim(*, session: AsyncSession, row_id: int, now: datetime) -> Outbox 
     return await session.get(Outbox, row_id, populate_existing=True)
 
 
+async def claim_many(*, session: AsyncSession, ids: Sequence[int], now: datetime) -> list[Outbox]:
+    """Take those of ``ids`` that are claimable, in one statement; returned in ``ids`` order."""
+    if not ids:
+        return []
+    claimed = await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(list(ids)), _claimable(now))
+        .values(status=OutboxStatus.SENDING.value, lease_until=now + SEND_LEASE)
+        .returning(col(Outbox.id))
+    )
+    taken = {int(row[0]) for row in claimed.all()}
+    if not taken:
+        return []
+    rows = await session.exec(
+        select(Outbox).where(col(Outbox.id).in_(taken)).execution_options(populate_existing=True)
+    )
+    by_id = {row.id: row for row in rows.all()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 async def due_ids(
     *,
     session: AsyncSession,
@@ -107,6 +127,22 @@ async def mark_sent(*, session: AsyncSession, row_id: int, now: datetime) -> Non
     await session.exec(
         update(Outbox)
         .where(col(Outbox.id) == row_id)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            lease_until=None,
+            attempts=Outbox.attempts + 1,
+        )
+    )
+
+
+async def mark_sent_many(*, session: AsyncSession, ids: Collection[int], now: datetime) -> None:
+    """Mark rows sent in one statement (the courier's group commit)."""
+    if not ids:
+        return
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(list(ids)))
         .values(
             status=OutboxStatus.SENT.value,
             sent_at=now,
@@ -139,6 +175,17 @@ async def defer(*, session: AsyncSession, row_id: int, until: datetime) -> None:
         update(Outbox)
         .where(col(Outbox.id) == row_id)
         .values(status=OutboxStatus.PENDING.value, due_at=until, lease_until=None)
+    )
+
+
+async def release(*, session: AsyncSession, ids: Collection[int]) -> None:
+    """Hand claimed rows back unsent (a stopping courier); not an attempt."""
+    if not ids:
+        return
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(list(ids)), col(Outbox.status) == OutboxStatus.SENDING.value)
+        .values(status=OutboxStatus.PENDING.value, lease_until=None)
     )
 
 

@@ -8,15 +8,18 @@ its ``expires_at`` is marked expired instead of being sent late.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import metrics
 from bot.core.clock import Clock
 from bot.core.i18n import I18n
 from bot.core.messages import Attachment, ChatAddress, DeliveryError, Outgoing
@@ -40,6 +43,9 @@ QUIET_CATEGORIES = frozenset(
         OutboxCategory.ALERT.value,
     }
 )
+# The deferred job (bot.core.deferred) that starts a drain once a transaction that wrote
+# rows to send at once (a broadcast) has committed.
+SEND = "send"
 # One drain sends at most this many rows (a bound, so a drain always ends).
 DRAIN_MAX_ROWS = 5000
 
@@ -55,23 +61,105 @@ class Transport(Protocol):
     async def download(self, attachment: Attachment) -> bytes: ...
 
 
+def _emptied(queue: asyncio.Queue[_Claimed | None]) -> list[_Claimed]:
+    taken = []
+    while not queue.empty():
+        item = queue.get_nowait()
+        if item is not None:
+            taken.append(item)
+    return taken
+
+
+def _recipient(row: Outbox) -> tuple[str, int]:
+    if row.candidate_id is not None:
+        return ("candidate", row.candidate_id)
+    if row.staff_id is not None:
+        return ("staff", row.staff_id)
+    return ("identity", row.identity_id or 0)
+
+
 def backoff(attempt: int) -> timedelta:
     """30 s, 1 min, 2 min ... capped at one hour."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempt - 1)))
 
 
+@dataclass(slots=True)
+class _Claimed:
+    row: Outbox
+    address: ChatAddress | None
+
+
+class _SentMarks:
+    """Marks rows sent, many per commit: the sends that finish while one commit runs go
+    in the next. Each caller waits for its own mark, so a row reported sent is sent."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._pending: list[tuple[int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: int) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row_id, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self.db.session() as session:
+                    await outbox.mark_sent_many(
+                        session=session, ids=[i for i, _ in batch], now=self.clock.now()
+                    )
+            except Exception as exc:  # the lease runs out and the rows are sent again
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
 class Courier:
-    """Delivers outbox rows; a row is claimed with a lease so only one process sends it."""
+    """Delivers outbox rows; a row is claimed with a lease so only one process sends it.
+
+    ``deliver`` sends given rows in order (a person's replies). ``drain`` sends what is
+    due with ``concurrency`` sends in flight, so platform round trips overlap while the
+    adapters' rate limiters keep each platform's pace; one recipient's rows still go
+    one after another, in order. Rows are claimed in batches and marked sent in group
+    commits. ``kick`` starts a drain in the background (or asks the running one to look
+    again) and returns at once.
+    """
 
     def __init__(
-        self, db: Database, clock: Clock, i18n: I18n, settings: Settings | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        i18n: I18n,
+        settings: Settings | None = None,
+        *,
+        concurrency: int | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.i18n = i18n
         # Without settings (tests of the bare courier) there are no quiet hours.
         self.settings = settings
+        self.concurrency = concurrency or (settings.send_concurrency if settings else 8)
         self.transports: dict[str, Transport] = {}
+        self._marks = _SentMarks(db, clock)
+        self._drain_lock = asyncio.Lock()
+        self._again = False
+        self._kicked: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._unsent: list[int] = []  # claimed, not sent, to hand back when the drain ends
+        self._recipients: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     def register(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
@@ -85,30 +173,115 @@ class Courier:
 
     async def deliver(self, ids: Sequence[int]) -> None:
         """Send these rows now, in order."""
-        for row_id in ids:
-            await self._send_one(row_id)
+        if not ids:
+            return
+        for claimed in await self._claim(ids):
+            await self._send(claimed)
+
+    def kick(self) -> None:
+        """Drain in the background; a drain already running looks again when it ends."""
+        if self._stopping:
+            return
+        self._again = True
+        if self._kicked is None or self._kicked.done():
+            self._kicked = asyncio.create_task(self._drain_kicked())
+
+    async def _drain_kicked(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("draining the outbox failed")
+
+    async def idle(self) -> None:
+        """Wait for a kicked drain to finish (shutdown, tests)."""
+        while self._kicked is not None and not self._kicked.done():
+            await asyncio.shield(self._kicked)
 
     async def drain(self, limit: int = 200, max_rows: int = DRAIN_MAX_ROWS) -> int:
         """Send every row that is due (or whose sender died); return how many were tried.
 
-        Works in batches of ``limit`` until nothing more is due. Each row is
-        tried at most once per drain, so a row retried or deferred to "now"
-        does not keep the drain going; ``max_rows`` bounds one drain.
+        Works in batches until nothing more is due. Each row is tried at most once per
+        drain, so a row retried or deferred to "now" does not keep the drain going;
+        ``max_rows`` bounds one drain. Drains in one process take turns.
         """
+        async with self._drain_lock:
+            return await self._drain(max(1, min(limit, self.concurrency * 2)), max_rows)
+
+    async def _drain(self, batch: int, max_rows: int) -> int:
+        queue: asyncio.Queue[_Claimed | None] = asyncio.Queue(maxsize=self.concurrency)
+        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.concurrency)]
         tried: set[int] = set()
-        while len(tried) < max_rows:
-            async with self.db.session() as session:
-                ids = await outbox.due_ids(
-                    session=session,
-                    now=self.clock.now(),
-                    limit=min(limit, max_rows - len(tried)),
-                    exclude=tried,
-                )
-            if not ids:
-                break
-            tried.update(ids)
-            await self.deliver(ids)
+        finished = False
+        try:
+            while len(tried) < max_rows and not self._stopping:
+                async with self.db.session() as session:
+                    ids = await outbox.due_ids(
+                        session=session,
+                        now=self.clock.now(),
+                        limit=min(batch, max_rows - len(tried)),
+                        exclude=tried,
+                    )
+                if not ids:
+                    break
+                tried.update(ids)
+                for claimed in await self._claim(ids):
+                    await queue.put(claimed)
+            finished = True
+        finally:
+            if finished:  # let the workers send what is queued, then stop
+                for _ in workers:
+                    await queue.put(None)
+            else:  # cut off or failed: in-flight sends keep their lease, queued rows go back
+                for task in workers:
+                    task.cancel()
+                self._unsent.extend(c.row.id for c in _emptied(queue) if c.row.id is not None)
+            await asyncio.gather(*workers, return_exceptions=not finished)
+            await self._release()
         return len(tried)
+
+    async def _release(self) -> None:
+        ids, self._unsent = self._unsent, []
+        if not ids:
+            return
+        try:
+            async with self.db.session() as session:
+                await outbox.release(session=session, ids=ids)
+        except Exception as exc:  # their leases run out instead
+            log.warning("could not hand back %d claimed outbox rows: %s", len(ids), exc)
+
+    async def stop(self) -> None:
+        """Stop draining: no more rows are claimed, the sends in flight finish, rows
+        claimed but not yet sent go back to the outbox for whoever drains next. A caller
+        that cannot wait cancels this; then the sends in flight keep their lease."""
+        self._stopping = True
+        self._again = False
+        task = self._kicked
+        try:
+            if task is not None and not task.done():
+                await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            raise
+
+    async def _work(self, queue: asyncio.Queue[_Claimed | None]) -> None:
+        while (claimed := await queue.get()) is not None:
+            if self._stopping:
+                if claimed.row.id is not None:
+                    self._unsent.append(claimed.row.id)
+                continue
+            key = _recipient(claimed.row)
+            lock = self._recipients.get(key)
+            if lock is None:
+                lock = self._recipients[key] = asyncio.Lock()
+            async with lock:  # one recipient's rows in order, one at a time
+                try:
+                    await self._send(claimed)
+                except Exception:  # a database failure recording the outcome: lease expires
+                    log.exception("outbox row %s: recording the outcome failed", claimed.row.id)
 
     async def _address(self, session: AsyncSession, row: Outbox) -> ChatAddress | None:
         if row.identity_id is not None:
@@ -145,33 +318,33 @@ class Courier:
         )
         return person_zone(candidate, self.settings.default_timezone)
 
-    async def _claim(self, row_id: int) -> tuple[Outbox, ChatAddress | None] | None:
-        """Claim the row and find where it goes, in one transaction; None when it is not
+    async def _claim(self, ids: Sequence[int]) -> list[_Claimed]:
+        """Claim the rows and find where each goes, in one transaction; leave out those not
         ours to send now (taken, not due), expired, or handed back for the morning."""
         now = self.clock.now()
+        ready: list[_Claimed] = []
         async with self.db.session() as session:
-            row = await outbox.claim(session=session, row_id=row_id, now=now)
-            if row is None:
-                return None
-            if row.expires_at is not None and row.expires_at <= now:
-                log.info("outbox row %s expired at %s; not sent", row_id, row.expires_at)
-                await outbox.mark_expired(session=session, row_id=row_id)
-                return None
-            tz = await self._quiet_zone(session, row)
-            if tz is not None and self.settings is not None:
-                start, end = self.settings.quiet_hours_start, self.settings.quiet_hours_end
-                if is_quiet(now, tz, start, end):
-                    until = next_allowed(now, tz, start, end)
-                    log.info("outbox row %s waits for quiet hours to end (%s)", row_id, until)
-                    await outbox.defer(session=session, row_id=row_id, until=until)
-                    return None
-            return row, await self._address(session, row)
+            for row in await outbox.claim_many(session=session, ids=ids, now=now):
+                assert row.id is not None
+                if row.expires_at is not None and row.expires_at <= now:
+                    log.info("outbox row %s expired at %s; not sent", row.id, row.expires_at)
+                    await outbox.mark_expired(session=session, row_id=row.id)
+                    continue
+                tz = await self._quiet_zone(session, row)
+                if tz is not None and self.settings is not None:
+                    start, end = self.settings.quiet_hours_start, self.settings.quiet_hours_end
+                    if is_quiet(now, tz, start, end):
+                        until = next_allowed(now, tz, start, end)
+                        log.info("outbox row %s waits for quiet hours to end (%s)", row.id, until)
+                        await outbox.defer(session=session, row_id=row.id, until=until)
+                        continue
+                ready.append(_Claimed(row, await self._address(session, row)))
+        return ready
 
-    async def _send_one(self, row_id: int) -> None:
-        claimed = await self._claim(row_id)
-        if claimed is None:
-            return
-        row, address = claimed
+    async def _send(self, claimed: _Claimed) -> None:
+        row, address = claimed.row, claimed.address
+        assert row.id is not None
+        row_id = row.id
         error: DeliveryError | None = None
         if address is None:
             error = DeliveryError("no chat account to deliver to", permanent=True)
@@ -186,14 +359,16 @@ class Courier:
             except Exception as exc:  # an adapter bug must not lose the row
                 log.exception("sending outbox row %s failed", row_id)
                 error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        platform = address.platform if address is not None else "none"
+        if error is None:
+            metrics.sent(platform, "ok")
+            await self._marks.mark(row_id)
+            return
         now = self.clock.now()
         follow_up: list[int] = []
         async with self.db.session() as session:
-            if error is not None and error.unreachable and address is not None:
+            if error.unreachable and address is not None:
                 follow_up = await self._unreachable(session, address, now)
-            if error is None:
-                await outbox.mark_sent(session=session, row_id=row_id, now=now)
-                return
             attempts = row.attempts + 1
             give_up = error.permanent or attempts >= MAX_ATTEMPTS
             wait = (
@@ -201,6 +376,16 @@ class Courier:
                 if error.retry_after is not None
                 else backoff(attempts)
             )
+            if error.retry_after is not None:
+                metrics.rate_limited(platform)
+            if error.unreachable:
+                result = "unreachable"
+            elif give_up:
+                result = "failed"
+            else:
+                result = "rate_limited" if error.retry_after is not None else "retry"
+                metrics.retried(platform)
+            metrics.sent(platform, result)
             log.warning(
                 "outbox row %s not delivered (%s)%s",
                 row_id,

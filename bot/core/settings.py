@@ -62,8 +62,13 @@ class Settings(BaseSettings):
     # at most INBOX_BACKLOG (beyond it they wait in the inbox for recovery).
     inbox_workers: int = Field(default=4, ge=1, le=64)
     inbox_backlog: int = Field(default=10_000, ge=10, le=1_000_000)
+    # Sends in flight at once when the courier drains the outbox (the adapters' rate
+    # limiters keep each platform's pace; one recipient's rows still go in order).
+    send_concurrency: int = Field(default=16, ge=1, le=256)
     scheduler_tick_seconds: int = Field(default=60, ge=1, le=3600)
     leader_lease_seconds: int = Field(default=30, ge=3, le=600)
+    # On SIGTERM: how long deliveries and sends in flight may take before they are cut off.
+    shutdown_grace_seconds: float = Field(default=10, ge=0, le=600)
 
     # Stability score and alerts (#6). Weights are percentages; they are normalised to sum 1.
     score_weight_interaction: float = Field(default=30, ge=0, le=100)

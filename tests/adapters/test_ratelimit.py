@@ -38,3 +38,22 @@ async def test_per_key_and_overall_windows() -> None:
     for i in range(len(every) - 3):
         assert every[i + 3] - every[i] >= 1.0  # never 4 inside one second
     limiter.forget_idle()
+
+
+async def test_several_windows_for_one_key_each_hold() -> None:
+    """WeCom: 30 a minute and 1,000 an hour to one member."""
+    from adapters.wecom import PER_MEMBER
+
+    t = FakeTime()
+    limiter = RateLimiter(per_key=PER_MEMBER, monotonic=t.monotonic, sleep=t.sleep)
+    stamps: list[float] = []
+    for _ in range(1100):
+        await limiter.acquire("zhangsan")
+        stamps.append(t.now)
+    for i in range(len(stamps) - 30):
+        assert stamps[i + 30] - stamps[i] >= 60.0  # never 31 inside a minute
+    for i in range(len(stamps) - 1000):
+        assert stamps[i + 1000] - stamps[i] >= 3600.0  # never 1,001 inside an hour
+    assert stamps[1000] >= 3600.0 > stamps[999]  # the hourly window is what held the 1,001st
+    await limiter.acquire("lisi")  # another member is not held back
+    assert t.now == stamps[-1]

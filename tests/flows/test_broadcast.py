@@ -131,7 +131,7 @@ async def test_all_of_my_candidates(
     assert {r.candidate_id for r in rows} == {cohort[n].id for n in ("张三", "李四", "王五")}
     assert {r.dedupe_key for r in rows} == {f"bc:{record.id}:{r.candidate_id}" for r in rows}
     assert {r.category for r in rows} == {"broadcast"}
-    await app.courier.drain()
+    await app.courier.idle()  # sent once the turn committed, without waiting for a tick
     assert "来自 HR 王芳 的消息" in chat.last("u1").text
     assert chat.last("u2").text.startswith("📢 A message from 王芳 (HR):")  # their language
     for user in ("u5", "u6", "u9"):  # declined, forgotten, another HR's
