@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,8 +25,16 @@ from bot.runtime.leader import Leader
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxCategory
-from tests.adapters.fake_telegram import FakeTelegram
-from tests.adapters.test_telegram import adapter_for, fake, tg_settings  # noqa: F401
+from tests.adapters.fake_telegram import TOKEN, FakeTelegram
+from tests.adapters.test_telegram import (  # noqa: F401  (fake: a fixture)
+    CANDIDATE,
+    ROOT,
+    adapter_for,
+    fake,
+    free_port,
+    tg_settings,
+    until,
+)
 from tests.bot.helpers import add_candidate
 
 SECRET = "s3cret-Token_1"
@@ -234,3 +247,72 @@ def test_each_metrics_has_its_own_registry() -> None:
     first, second = Metrics(), Metrics()
     first.sends.labels(platform="wecom", result="ok").inc()
     assert "wecom" not in second.render().decode()
+
+
+async def test_run_bot_serves_metrics_and_probes(
+    fake: FakeTelegram,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The wiring of ``App.run_platforms``: a real process counts its webhook per
+    platform, reports its queue, leads (SQLite: the only process) and has ticked."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WECOM_", "FEISHU_"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=fake.api_base,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET="run-bot-secret",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        DATA_DIR=str(tmp_path / "data"),
+        HTTP_HOST="127.0.0.1",
+        HTTP_PORT=str(port),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_bot.py"),
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await until(lambda: fake.webhook_url is not None, timeout=20)
+        assert await fake.post_webhook(fake.message(CANDIDATE, "/help"), secret="no") == 403
+        assert await fake.post_webhook(fake.message(CANDIDATE, "/help")) == 200
+        await until(lambda: len(fake.texts(CANDIDATE)) >= 1, timeout=10)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/livez") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/readyz") as response:
+                assert response.status == 200, await response.text()
+            samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+            for _ in range(100):  # the first tick runs once the process leads
+                async with http.get(f"{base}/metrics") as response:
+                    text = await response.text()
+                samples = {
+                    (s.name, tuple(sorted(s.labels.items()))): s.value
+                    for family in text_string_to_metric_families(text)
+                    for s in family.samples
+                }
+                if value(samples, "preboard_tick_job_seconds_count", job="courier_drain"):
+                    break
+                await asyncio.sleep(0.1)
+        inbound = "preboard_inbound_events_total"
+        assert value(samples, inbound, platform="telegram", result="stored") == 1
+        assert value(samples, inbound, platform="telegram", result="refused") == 1
+        assert value(samples, "preboard_webhook_seconds_count", platform="telegram") == 2
+        assert value(samples, "preboard_processing_seconds_count", platform="telegram") == 1
+        assert ("preboard_inbox_queue_length", ()) in samples
+        assert value(samples, "preboard_leader") == 1
+        assert value(samples, "preboard_tick_job_seconds_count", job="plan_pushes") >= 1
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 15)
+        assert process.returncode == 0, stderr.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
