@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, exists, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage._upsert import insert_ignore
+from storage.locks import locked
 from storage.models import (
     Candidate,
     ContentReceipt,
+    CourseResult,
+    Document,
     Identity,
     OfferStatus,
     Outbox,
@@ -44,31 +49,63 @@ async def set_muted(
     )
 
 
+def _plannable() -> SelectOfScalar[Candidate]:
+    """Candidates bound to at least one chat account, offer neither awaiting approval nor
+    declined, no recorded outcome, and no pending /forget."""
+    bound = exists().where(col(Identity.candidate_id) == col(Candidate.id))
+    has_outcome = exists().where(col(Outcome.candidate_id) == col(Candidate.id))
+    return select(Candidate).where(
+        bound,
+        ~has_outcome,
+        col(Candidate.forget_requested_at).is_(None),
+        col(Candidate.offer_status).not_in(
+            (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
+        ),
+    )
+
+
 async def plannable_candidates(
     *, session: AsyncSession, after_id: int, limit: int
 ) -> Sequence[Candidate]:
-    """The next ``limit`` candidates (by id, after ``after_id``) the planner may write to.
+    """The next ``limit`` plannable candidates (by id, after ``after_id``): see
+    :func:`lock_plannable` for who that is."""
+    stmt = _plannable().where(col(Candidate.id) > after_id).order_by(col(Candidate.id))
+    return (await session.exec(stmt.limit(limit))).all()
 
-    Bound to at least one chat account, offer neither awaiting approval nor
+
+async def lock_plannable(
+    *, session: AsyncSession, candidate_ids: Sequence[int]
+) -> Sequence[Candidate]:
+    """Those of these candidates still plannable, re-read and locked for this transaction
+    (in id order, so two planners queue instead of deadlocking).
+
+    Plannable: bound to at least one chat account, offer neither awaiting approval nor
     declined, no recorded outcome, and no pending /forget.
     """
-    bound = exists().where(col(Identity.candidate_id) == col(Candidate.id))
-    has_outcome = exists().where(col(Outcome.candidate_id) == col(Candidate.id))
-    stmt = (
-        select(Candidate)
-        .where(
-            col(Candidate.id) > after_id,
-            bound,
-            ~has_outcome,
-            col(Candidate.forget_requested_at).is_(None),
-            col(Candidate.offer_status).not_in(
-                (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
-            ),
-        )
-        .order_by(col(Candidate.id))
-        .limit(limit)
-    )
+    if not candidate_ids:
+        return []
+    stmt = _plannable().where(col(Candidate.id).in_(candidate_ids)).order_by(col(Candidate.id))
+    stmt = locked(session, stmt).execution_options(populate_existing=True)
     return (await session.exec(stmt)).all()
+
+
+async def readiness_rows(
+    *, session: AsyncSession, candidate_ids: Sequence[int]
+) -> tuple[dict[int, dict[str, str]], dict[int, list[CourseResult]]]:
+    """Each candidate's documents (checklist item: status) and course results, two queries."""
+    documents: dict[int, dict[str, str]] = {cid: {} for cid in candidate_ids}
+    results: dict[int, list[CourseResult]] = {cid: [] for cid in candidate_ids}
+    if not candidate_ids:
+        return documents, results
+    docs = select(Document.candidate_id, Document.item, Document.status).where(
+        col(Document.candidate_id).in_(candidate_ids)
+    )
+    for candidate_id, item, status in (await session.exec(docs)).all():
+        documents[candidate_id][item] = status
+    courses = select(CourseResult).where(col(CourseResult.candidate_id).in_(candidate_ids))
+    for result in (await session.exec(courses)).all():
+        results[result.candidate_id].append(result)
+    return documents, results
 
 
 async def receipts_of(
@@ -131,12 +168,78 @@ async def add_receipts(
     now: datetime,
 ) -> None:
     """Record items as sent to the candidate; an item already recorded is left alone."""
-    for item_id in item_ids:
-        await session.exec(
-            insert_ignore(session, ContentReceipt).values(
-                candidate_id=candidate_id, item_id=item_id, slot=slot, outbox_id=outbox_id, at=now
-            )
-        )
+    await add_receipts_many(
+        session=session,
+        receipts=[Receipt(candidate_id, item_id, slot, outbox_id) for item_id in item_ids],
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A content item planned for a candidate, in the outbox row that carries it."""
+
+    candidate_id: int
+    item_id: str
+    slot: str
+    outbox_id: int | None
+
+
+async def add_receipts_many(
+    *, session: AsyncSession, receipts: Sequence[Receipt], now: datetime
+) -> None:
+    """Record these receipts in one statement; an item already recorded is left alone."""
+    if not receipts:
+        return
+    params = [
+        {
+            "candidate_id": r.candidate_id,
+            "item_id": r.item_id,
+            "slot": r.slot,
+            "outbox_id": r.outbox_id,
+            "at": now,
+        }
+        for r in receipts
+    ]
+    await session.exec(insert_ignore(session, ContentReceipt), params=params)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPush:
+    """A scheduled outbox row the planner writes (kind ``push``, addressed to a candidate)."""
+
+    candidate_id: int
+    dedupe_key: str
+    payload: dict[str, Any]
+    category: str
+    due_at: datetime
+    expires_at: datetime | None
+
+
+async def add_pushes(
+    *, session: AsyncSession, rows: Sequence[NewPush], now: datetime
+) -> dict[str, int]:
+    """Add these outbox rows in one statement; a row whose dedupe key is already used adds
+    nothing. Returns the new rows' ids by dedupe key."""
+    if not rows:
+        return {}
+    params = [
+        {
+            "kind": "push",
+            "payload": r.payload,
+            "due_at": r.due_at,
+            "created_at": now,
+            "candidate_id": r.candidate_id,
+            "dedupe_key": r.dedupe_key,
+            "category": r.category,
+            "expires_at": r.expires_at,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+        }
+        for r in rows
+    ]
+    stmt = insert_ignore(session, Outbox).returning(col(Outbox.dedupe_key))
+    return {key: int(row_id) for row_id, key in (await session.exec(stmt, params=params)).all()}
 
 
 async def welcomes_for(

@@ -29,7 +29,7 @@ from content import CONTENT_DIR
 from content.calendar import china_holiday
 from content.models import ContentItem, JourneySlot
 from content.render import TemplateProblem, render, render_item
-from storage import links, pushes
+from storage import links
 from storage.checkins import ANSWERS as CHECKIN_ANSWERS
 from storage.models import Candidate, WelcomeMessage
 
@@ -82,7 +82,7 @@ class PushComposer:
     content_root: Path = field(default_factory=lambda: CONTENT_ROOT)
 
     @classmethod
-    async def for_candidate(
+    def of(
         cls,
         session: AsyncSession,
         services: Services,
@@ -92,15 +92,11 @@ class PushComposer:
         tz: ZoneInfo,
         now: datetime,
         readiness: Readiness,
-        welcome: WelcomeMessage | None = None,
+        names: Mapping[int, str],
     ) -> PushComposer:
-        """A composer for ``candidate`` in ``lang``, with their variables and the staff names
-        pushes use (their manager, their HR and the author of ``welcome``) read."""
+        """A composer for ``candidate`` in ``lang``, with their variables; ``names`` holds
+        the staff names pushes use (their manager, their HR, the author of a welcome)."""
         assert candidate.id is not None
-        staff_ids = [i for i in (candidate.manager_id, candidate.hr_id) if i is not None]
-        if welcome is not None:
-            staff_ids.append(welcome.staff_id)
-        names = await pushes.staff_names(session=session, staff_ids=staff_ids)
         variables = template_variables(
             candidate,
             company=services.i18n.t(lang, "push.company"),

@@ -1,306 +1,81 @@
 """The push planner (issue #5): decides, for each candidate, what to send and when.
 
-Every tick it walks the plannable candidates in batches, works out which
-journey slots are due for each (pure date arithmetic, no queries), drops the
-ones already written (their dedupe key exists), and only for candidates left
-with work opens a transaction: lock the candidate, re-read what they were
-sent, apply mute, the weekly cap and the one-reminder-a-day rule, pick the
-best unreceived item, render it and write the outbox row with its receipts.
-What the messages say is bot/pushes/composer.py's job. The rules are described in
-docs/pushes.md.
+Every tick it walks the plannable candidates in batches of :data:`BATCH_SIZE`. For a
+batch it first reads, with a few queries and no locks, what the rules look at (the
+slots already written, recent rows, receipts, documents, course results, welcomes,
+staff names) and works out which journey slots are due (pure date arithmetic) and
+what :func:`bot.pushes.rules.decide` would send. Only if someone gets something does
+it open one write transaction for the batch: lock those candidates, re-read what was
+written for them meanwhile, decide again, render (bot/pushes/composer.py) and write
+the outbox rows and their receipts in one statement each. Once the batch has
+committed its rows are handed to the courier (:data:`SEND_PLANNED`), so the first
+messages leave while later batches are still being planned (issue #13).
+
+The rules are described in docs/pushes.md.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Services
 from bot.core.zones import person_zone
-from bot.pushes.composer import MANAGER_WELCOME_ITEM, PushComposer, is_digest
-from bot.pushes.slots import (
-    CAP_WINDOW,
-    Occurrence,
-    occurrences,
-    offer_fits,
-    upcoming_promises,
-    welcome_days,
+from bot.pushes.composer import PushComposer
+from bot.pushes.rules import (
+    CandidateState,
+    Library,
+    breaks_silence,
+    decide,
+    held_back,
+    silence_of,
 )
-from bot.pushes.variables import load_readiness, profile_of
-from content.audience import Profile, match
-from content.models import ContentItem, JourneySlot
-from storage import locks, outbox, pushes
+from bot.pushes.slots import CAP_WINDOW, Occurrence, OpenSlots, welcome_days
+from bot.pushes.variables import Readiness, readiness_of
+from storage import pushes
 from storage.db import Database
-from storage.models import Candidate, OfferStatus, OutboxCategory, WelcomeMessage
-from storage.pushes import ScheduledRow
+from storage.models import Candidate, WelcomeMessage
+from storage.pushes import NewPush, Receipt, ScheduledRow
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 # After its slot lapses, a written row may still wait this long (e.g. for the morning).
 EXPIRY_GRACE = timedelta(days=1)
-MAX_NEWS = 3
-# Between binding (whose replies already welcome) and the first push, and between pushes.
-MIN_GAP = timedelta(hours=2)
-
-_BLOCKED_OFFERS = (OfferStatus.PENDING_APPROVAL.value, OfferStatus.DECLINED.value)
-
-
-# ---- what to send ----------------------------------------------------------------------------
-
-
-def ranked_items(
-    items: Sequence[ContentItem], profile: Profile, today: date, received: set[str]
-) -> list[ContentItem]:
-    """The items the candidate may get, best first: (specificity, priority), then id.
-
-    Items already received are left out, except ``repeat`` ones, which come after the
-    unreceived, taking turns by week."""
-    scored: list[tuple[tuple[int, int, int, str], ContentItem]] = []
-    turn = today.toordinal() // 7  # recurring items take turns week by week
-    repeats = sorted(item.id for item in items if item.repeat)
-    for item in items:
-        again = 0
-        if item.id in received:
-            if not item.repeat:
-                continue
-            again = 1 + (repeats.index(item.id) - turn) % len(repeats)
-        if not item.available(today):
-            continue
-        if item.action == "offer" and profile.offer_awaiting is False:
-            continue  # no "please confirm your offer" once it is answered
-        specificity = match(item.audience, profile)
-        if specificity is not None:
-            scored.append(((again, -specificity, -item.priority, item.id), item))
-    return [item for _, item in sorted(scored, key=lambda pair: pair[0])]
+# The deferred job (bot.core.deferred) the planner notes its new outbox row ids under
+# after each batch's commit; the app registers the courier's sending for it. Unregistered,
+# the rows wait for the tick's drain.
+SEND_PLANNED = "send_planned"
 
 
 @dataclass(frozen=True, slots=True)
-class Planned:
-    """What one occurrence will send (items best first; the first that renders is used)."""
+class _Tick:
+    """What every batch of one tick shares: the library by trigger, the open slots."""
 
-    occurrence: Occurrence
-    category: str
-    due_at: datetime
-    items: tuple[ContentItem, ...] = ()
-    frame: ContentItem | None = None  # digests only
-    welcome: WelcomeMessage | None = None
+    library: Library
+    slots: OpenSlots
 
 
-@dataclass(slots=True)
-class CandidateState:
-    """What the limits and the item choice look at, for one candidate."""
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What a batch's read phase learnt, shared by its write phase: none of it needs the
+    candidates' locks (a document uploaded meanwhile changes a reminder's list, no more)."""
 
-    received: set[str]
-    rows: list[ScheduledRow]
-    welcome: WelcomeMessage | None = None
-    # Titles of documents still missing; None while not looked up (then assumed some are).
-    missing_documents: list[str] | None = None
-
-
-@dataclass(slots=True)
-class _Library:
-    """The content items by trigger, built once per tick."""
-
-    by_trigger: dict[str, list[ContentItem]] = field(default_factory=dict)
-    by_id: dict[str, ContentItem] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, items: Sequence[ContentItem]) -> _Library:
-        library = cls()
-        for item in items:
-            library.by_id[item.id] = item
-            if item.trigger is not None:
-                library.by_trigger.setdefault(item.trigger, []).append(item)
-        return library
-
-
-def category_of(slot: JourneySlot) -> str:
-    """REMINDER for transactional slots, PUSH for the rest."""
-    return (OutboxCategory.REMINDER if slot.transactional else OutboxCategory.PUSH).value
-
-
-def held_back(
-    candidate: Candidate,
-    slot: JourneySlot,
-    rows: Sequence[ScheduledRow],
-    due_at: datetime,
-    tz: ZoneInfo,
-    weekly_cap: int,
-) -> bool:
-    """Whether mute, the weekly cap or the one-reminder-a-day rule stops a row due at ``due_at``.
-
-    Reminders: another REMINDER row on the same local day. Other pushes: /mute, or
-    another PUSH row the same local day, or ``weekly_cap`` PUSH rows due in the 7 days
-    before ``due_at`` (or later); date-bound ones only by /mute.
-    """
-    category = category_of(slot)
-    if slot.transactional:
-        day = due_at.astimezone(tz).date()
-        return any(r.category == category and r.due_at.astimezone(tz).date() == day for r in rows)
-    if candidate.muted_at is not None:
-        return True
-    if slot.date_bound:
-        return False
-    day = due_at.astimezone(tz).date()
-    if any(r.category == category and r.due_at.astimezone(tz).date() == day for r in rows):
-        return True  # one ordinary push a day: the week's messages are spread out
-    return _pushes_within(rows, due_at) >= weekly_cap
-
-
-def _pushes_within(rows: Sequence[ScheduledRow], at: datetime) -> int:
-    """PUSH rows due in the CAP_WINDOW up to ``at`` (and any due later)."""
-    since = at - CAP_WINDOW
-    return sum(1 for r in rows if r.category == OutboxCategory.PUSH.value and r.due_at > since)
-
-
-def makes_room(
-    rows: Sequence[ScheduledRow], due_at: datetime, promises: Sequence[datetime], cap: int
-) -> bool:
-    """Whether an ordinary push at ``due_at`` would leave a date-bound one of ``promises``
-    over the weekly cap: then it waits (or lapses) instead."""
-    return any(
-        _pushes_within(rows, promise)
-        + 1
-        + sum(1 for p in promises if promise - CAP_WINDOW < p <= promise)
-        > cap
-        for promise in promises
-        if promise - CAP_WINDOW < due_at
-    )
-
-
-def silence_of(services: Services) -> timedelta:
-    """How old a candidate's latest row may get before a push goes past the cap: a day
-    less than PUSH_MAX_SILENCE_DAYS, the day it may take to arrive (quiet hours)."""
-    return timedelta(days=services.settings.push_max_silence_days - 1)
-
-
-def breaks_silence(
-    candidate: Candidate,
-    slot: JourneySlot,
-    rows: Sequence[ScheduledRow],
-    due_at: datetime,
-    silence: timedelta,
-) -> bool:
-    """Whether a push held back by the weekly cap goes anyway: the candidate's latest
-    scheduled row is ``silence`` old (PUSH_MAX_SILENCE_DAYS less the day it may take to
-    arrive) and they have not muted pushes."""
-    if slot.transactional or candidate.muted_at is not None:
-        return False
-    latest = max((r.due_at for r in rows), default=None)
-    if latest is None:
-        latest = candidate.bound_at
-    return latest is not None and due_at - latest >= silence
-
-
-def spaced(candidate: Candidate, rows: Sequence[ScheduledRow], now: datetime) -> datetime:
-    """When a new push may go: now, but at least MIN_GAP after binding and after the
-    candidate's latest scheduled row (two pushes never arrive in the same minute)."""
-    due_at = now
-    if candidate.bound_at is not None:
-        due_at = max(due_at, candidate.bound_at + MIN_GAP)
-    for row in rows:
-        due_at = max(due_at, row.due_at + MIN_GAP)
-    return due_at
-
-
-def decide(
-    candidate: Candidate,
-    due: Sequence[Occurrence],
-    state: CandidateState,
-    library: _Library,
-    services: Services,
-    now: datetime,
-    tz: ZoneInfo,
-) -> list[Planned]:
-    """Apply mute, the weekly cap and one reminder a day; choose items. Nothing is written."""
-    assert candidate.id is not None
-    today = now.astimezone(tz).date()
-    profile = profile_of(candidate)
-    received = set(state.received)
-    rows = list(state.rows)
-    cap = services.settings.push_weekly_cap
-    silence = silence_of(services)
-    promises = upcoming_promises(
-        candidate, services.content.journey, now, tz, welcome_days(state.welcome, tz)
-    )
-    plans: list[Planned] = []
-    order = sorted(
-        due,
-        key=lambda o: (
-            not o.slot.transactional,
-            not o.slot.date_bound,
-            -o.slot.priority,
-            o.due,
-            o.key,
-        ),
-    )
-    for occurrence in order:
-        slot = occurrence.slot
-        if slot.when_missing_documents and state.missing_documents == []:
-            continue
-        if not offer_fits(slot, candidate):
-            continue
-        due_at = spaced(candidate, rows, now)  # the courier holds it back in quiet hours
-        if not breaks_silence(candidate, slot, rows, due_at, silence):
-            if held_back(candidate, slot, rows, due_at, tz, cap):
-                continue
-            if not (slot.date_bound or slot.transactional) and makes_room(
-                rows, due_at, promises, cap
-            ):
-                continue
-        category = category_of(slot)
-        plan = _choose(occurrence, category, due_at, state, library, profile, today, received)
-        if plan is None:
-            continue
-        plans.append(plan)
-        rows.append(ScheduledRow(candidate.id, category, due_at))
-        received.update(item.id for item in plan.items)
-        if plan.welcome is not None:
-            received.add(MANAGER_WELCOME_ITEM)
-    return plans
-
-
-def _choose(
-    occurrence: Occurrence,
-    category: str,
-    due_at: datetime,
-    state: CandidateState,
-    library: _Library,
-    profile: Profile,
-    today: date,
-    received: set[str],
-) -> Planned | None:
-    slot = occurrence.slot
-    if slot.anchor == "manager_welcome" or slot.prefer_manager_welcome:
-        if state.welcome is not None and MANAGER_WELCOME_ITEM not in received:
-            return Planned(occurrence, category, due_at, welcome=state.welcome)
-        if slot.anchor == "manager_welcome":
-            return None
-    ranked = ranked_items(library.by_trigger.get(slot.id, []), profile, today, received)
-    if is_digest(slot):
-        if not ranked:
-            return None
-        frame = library.by_id.get(slot.digest) if slot.digest else None
-        return Planned(occurrence, category, due_at, items=tuple(ranked[:MAX_NEWS]), frame=frame)
-    if not ranked:
-        return None
-    return Planned(occurrence, category, due_at, items=tuple(ranked))
-
-
-# ---- the tick ---------------------------------------------------------------------------------
+    welcomes: dict[str, WelcomeMessage]
+    readiness: dict[int, Readiness]
+    names: dict[int, str]
 
 
 async def plan_pushes(db: Database, services: Services, now: datetime) -> None:
     """Write outbox rows for every journey slot that is due, for every plannable candidate."""
     if not services.content.journey:
         return
-    library = _Library.of(services.content.items)
+    tick = _Tick(Library.of(services.content.items), OpenSlots(services.content.journey, now))
     written = 0
     after: int | None = 0
     while after is not None:
@@ -309,169 +84,243 @@ async def plan_pushes(db: Database, services: Services, now: datetime) -> None:
                 session=session, after_id=after, limit=BATCH_SIZE
             )
             after = batch[-1].id if len(batch) == BATCH_SIZE else None
-            work = await _batch_work(session, services, library, batch, now)
-        for candidate, due, state in work:
-            assert candidate.id is not None
-            tz = person_zone(candidate, services.settings.default_timezone)
-            if not decide(candidate, due, state, library, services, now, tz):
-                continue  # capped, muted or nothing left to send: no transaction needed
-            try:
-                async with db.session() as session:
-                    written += await _plan_candidate(session, services, library, candidate.id, now)
-            except Exception:
-                log.exception("planning pushes for candidate %s failed", candidate.id)
+            work, known = await _read_batch(session, services, tick, batch, now)
+        if not work:
+            continue
+        ids = await _write_or_split(db, services, tick, work, known, now)
+        written += len(ids)
+        _hand_over(services, ids)
     if written:
         log.info("planned %d pushes", written)
 
 
-async def _batch_work(
+def _hand_over(services: Services, row_ids: Sequence[int]) -> None:
+    """Give committed rows to the courier now rather than at the end of the tick."""
+    for row_id in row_ids:
+        services.deferred.add(SEND_PLANNED, row_id)
+    services.deferred.kick()
+
+
+async def _write_or_split(
+    db: Database,
+    services: Services,
+    tick: _Tick,
+    work: Sequence[Candidate],
+    known: _Known,
+    now: datetime,
+) -> list[int]:
+    """Write the batch in one transaction; if that fails, each candidate in their own, so
+    one candidate's problem does not hold back the others."""
+    try:
+        return await _write_batch(db, services, tick, work, known, now)
+    except Exception:
+        if len(work) == 1:
+            log.exception("planning pushes for candidate %s failed", work[0].id)
+            return []
+        log.exception("planning pushes for %d candidates failed; one at a time", len(work))
+    ids: list[int] = []
+    for candidate in work:
+        ids += await _write_or_split(db, services, tick, [candidate], known, now)
+    return ids
+
+
+def _zone(services: Services, candidate: Candidate) -> ZoneInfo:
+    return person_zone(candidate, services.settings.default_timezone)
+
+
+def _open_slots(
+    services: Services, tick: _Tick, candidate: Candidate, welcomes: dict[str, WelcomeMessage]
+) -> list[Occurrence]:
+    tz = _zone(services, candidate)
+    welcome = welcomes.get(candidate.department or "")
+    return tick.slots.of(candidate, tz, welcome_days(welcome, tz))
+
+
+async def _due_and_state(
     session: AsyncSession,
     services: Services,
-    library: _Library,
+    tick: _Tick,
+    candidates: Sequence[Candidate],
+    welcomes: dict[str, WelcomeMessage],
+    now: datetime,
+    *,
+    prefilter: bool,
+) -> tuple[dict[int, list[Occurrence]], dict[int, list[ScheduledRow]], dict[int, set[str]]]:
+    """Each candidate's open slots not yet written (with ``prefilter``, only those not
+    plainly held back), their rows of the cap window and their receipts (only for those
+    with a slot left): two or three queries."""
+    found: dict[int, list[Occurrence]] = {}
+    for candidate in candidates:
+        assert candidate.id is not None
+        slots = _open_slots(services, tick, candidate, welcomes)
+        if slots:
+            found[candidate.id] = slots
+    if not found:
+        return {}, {}, {}
+    used, rows = await pushes.scheduled_state(
+        session=session,
+        keys=[o.dedupe_key(cid) for cid, slots in found.items() for o in slots],
+        candidate_ids=sorted(found),
+        since=now - CAP_WINDOW,
+    )
+    due: dict[int, list[Occurrence]] = {}
+    for candidate in candidates:
+        cid = candidate.id
+        if cid is None or cid not in found:
+            continue
+        if left := [o for o in found[cid] if o.dedupe_key(cid) not in used]:
+            due[cid] = left
+    if prefilter:
+        due = _not_held_back(services, candidates, due, rows, now)
+    received = await pushes.receipts_of(session=session, candidate_ids=sorted(due)) if due else {}
+    return due, rows, received
+
+
+def _not_held_back(
+    services: Services,
+    candidates: Sequence[Candidate],
+    due: dict[int, list[Occurrence]],
+    rows: dict[int, list[ScheduledRow]],
+    now: datetime,
+) -> dict[int, list[Occurrence]]:
+    """The occurrences mute, the cap and one reminder a day do not stop now (or that
+    break a silence): a cheap first sieve, so that the many candidates whose digest
+    waits for next week cost no further reading on every tick."""
+    cap = services.settings.push_weekly_cap
+    silence = silence_of(services)
+    left: dict[int, list[Occurrence]] = {}
+    for candidate in candidates:
+        cid = candidate.id
+        if cid is None or cid not in due:
+            continue
+        tz = _zone(services, candidate)
+        mine = rows[cid]
+        if kept := [
+            o
+            for o in due[cid]
+            if not held_back(candidate, o.slot, mine, now, tz, cap)
+            or breaks_silence(candidate, o.slot, mine, now, silence)
+        ]:
+            left[cid] = kept
+    return left
+
+
+async def _read_batch(
+    session: AsyncSession,
+    services: Services,
+    tick: _Tick,
     batch: Sequence[Candidate],
     now: datetime,
-) -> list[tuple[Candidate, list[Occurrence], CandidateState]]:
-    """The candidates of a batch with open, unwritten slots, and what they were sent.
-
-    Slots are computed without queries; then one query drops those already
-    written, and one query each fetches the receipts, recent rows and welcomes of
-    the candidates left.
-    """
-    default_tz = services.settings.default_timezone
+) -> tuple[list[Candidate], _Known]:
+    """The candidates of a batch the rules would send something now, and what was read."""
     departments = sorted({c.department for c in batch if c.department})
     welcomes = (
         await pushes.welcomes_for(session=session, departments=departments) if departments else {}
     )
-    open_slots: dict[int, list[Occurrence]] = {}
-    for candidate in batch:
-        assert candidate.id is not None
-        tz = person_zone(candidate, default_tz)
-        welcome = welcomes.get(candidate.department or "")
-        found = occurrences(candidate, services.content.journey, now, tz, welcome_days(welcome, tz))
-        if found:
-            open_slots[candidate.id] = found
-    if not open_slots:
-        return []
-    keys = [o.dedupe_key(cid) for cid, found in open_slots.items() for o in found]
-    ids = sorted(open_slots)
-    used, rows = await pushes.scheduled_state(
-        session=session, keys=keys, candidate_ids=ids, since=now - CAP_WINDOW
+    due, rows, received = await _due_and_state(
+        session, services, tick, batch, welcomes, now, prefilter=True
     )
-    cap = services.settings.push_weekly_cap
-    silence = silence_of(services)
-    pending: dict[int, list[Occurrence]] = {}
+    if not due:
+        return [], _Known(welcomes, {}, {})
+    docs, results = await pushes.readiness_rows(session=session, candidate_ids=sorted(due))
+    readiness: dict[int, Readiness] = {}
+    work: list[Candidate] = []
+    default_language = services.settings.default_language
     for candidate in batch:
         cid = candidate.id
-        if cid is None or cid not in open_slots:
+        if cid is None or cid not in due:
             continue
-        tz = person_zone(candidate, default_tz)
-        due_at = now
-        left = [
-            o
-            for o in open_slots[cid]
-            if o.dedupe_key(cid) not in used
-            and (
-                not held_back(candidate, o.slot, rows[cid], due_at, tz, cap)
-                or breaks_silence(candidate, o.slot, rows[cid], due_at, silence)
-            )
-        ]
-        if left:
-            pending[cid] = left
-    if not pending:
-        return []
-    received = await pushes.receipts_of(session=session, candidate_ids=sorted(pending))
-    return [
-        (
-            c,
-            pending[c.id],
-            CandidateState(received[c.id], rows[c.id], welcomes.get(c.department or "")),
-        )
-        for c in batch
-        if c.id in pending
-    ]
+        lang = candidate.language or default_language
+        readiness[cid] = readiness_of(services.content, candidate, lang, docs[cid], results[cid])
+        welcome = welcomes.get(candidate.department or "")
+        state = CandidateState(received[cid], rows[cid], welcome, readiness[cid].missing_documents)
+        tz = _zone(services, candidate)
+        if decide(candidate, due[cid], state, tick.library, services, now, tz):
+            work.append(candidate)
+    if not work:
+        return [], _Known(welcomes, {}, {})
+    staff_ids = {i for c in work for i in (c.manager_id, c.hr_id) if i is not None}
+    staff_ids.update(w.staff_id for w in welcomes.values())
+    names = await pushes.staff_names(session=session, staff_ids=sorted(staff_ids))
+    return work, _Known(welcomes, readiness, names)
 
 
-async def _plan_candidate(
-    session: AsyncSession, services: Services, library: _Library, candidate_id: int, now: datetime
-) -> int:
-    """Decide again on fresh data under the candidate's lock, then write. Returns rows written."""
+async def _write_batch(
+    db: Database,
+    services: Services,
+    tick: _Tick,
+    work: Sequence[Candidate],
+    known: _Known,
+    now: datetime,
+) -> list[int]:
+    """Under the candidates' locks: decide again on what is written now, render, write.
+
+    Returns the ids of the outbox rows written, once they are committed.
+    """
     settings = services.settings
-    candidate = await locks.lock_candidate(session=session, candidate_id=candidate_id)
-    if (
-        candidate is None
-        or candidate.offer_status in _BLOCKED_OFFERS
-        or candidate.forget_requested_at is not None
-    ):
-        return 0
-    tz = person_zone(candidate, settings.default_timezone)
-    welcome = None
-    if candidate.department:
-        welcomes = await pushes.welcomes_for(session=session, departments=[candidate.department])
-        welcome = welcomes.get(candidate.department)
-    found = occurrences(candidate, services.content.journey, now, tz, welcome_days(welcome, tz))
-    used, rows = await pushes.scheduled_state(
-        session=session,
-        keys=[o.dedupe_key(candidate_id) for o in found],
-        candidate_ids=[candidate_id],
-        since=now - CAP_WINDOW,
-    )
-    due = [o for o in found if o.dedupe_key(candidate_id) not in used]
-    if not due:
-        return 0
-    lang = candidate.language or settings.default_language
-    readiness = await load_readiness(session, services.content, candidate, lang)
-    state = CandidateState(
-        (await pushes.receipts_of(session=session, candidate_ids=[candidate_id]))[candidate_id],
-        rows[candidate_id],
-        welcome,
-        readiness.missing_documents,
-    )
-    plans = decide(candidate, due, state, library, services, now, tz)
-    if not plans:
-        return 0
-    composer = await PushComposer.for_candidate(
-        session,
-        services,
-        candidate,
-        lang=lang,
-        tz=tz,
-        now=now,
-        readiness=readiness,
-        welcome=welcome,
-    )
-    written = 0
-    for plan in plans:
-        occurrence = plan.occurrence
-        composed = await composer.compose(
-            occurrence.slot,
-            occurrence.day,
-            occurrence.lapse + EXPIRY_GRACE,
-            items=plan.items,
-            frame=plan.frame,
-            welcome=plan.welcome,
+    new_rows: list[NewPush] = []
+    items_of: dict[str, tuple[int, list[str], str]] = {}  # dedupe key: candidate, items, slot
+    async with db.session() as session:
+        fresh = await pushes.lock_plannable(
+            session=session, candidate_ids=[c.id for c in work if c.id is not None]
         )
-        if composed is None:
-            continue
-        row_id = await outbox.enqueue(
-            session=session,
-            kind="push",
-            payload=composed.message.to_json(),
-            due_at=plan.due_at,
-            now=now,
-            candidate_id=candidate_id,
-            dedupe_key=plan.occurrence.dedupe_key(candidate_id),
-            category=plan.category,
-            expires_at=composed.expires,
+        due, rows, received = await _due_and_state(
+            session, services, tick, fresh, known.welcomes, now, prefilter=False
         )
-        if row_id is None:
-            continue
-        await pushes.add_receipts(
+        for candidate in fresh:
+            cid = candidate.id
+            if cid is None or cid not in due or cid not in known.readiness:
+                continue
+            tz = _zone(services, candidate)
+            welcome = known.welcomes.get(candidate.department or "")
+            readiness = known.readiness[cid]
+            state = CandidateState(received[cid], rows[cid], welcome, readiness.missing_documents)
+            plans = decide(candidate, due[cid], state, tick.library, services, now, tz)
+            if not plans:
+                continue
+            composer = PushComposer.of(
+                session,
+                services,
+                candidate,
+                lang=candidate.language or settings.default_language,
+                tz=tz,
+                now=now,
+                readiness=readiness,
+                names=known.names,
+            )
+            for plan in plans:
+                occurrence = plan.occurrence
+                composed = await composer.compose(
+                    occurrence.slot,
+                    occurrence.day,
+                    occurrence.lapse + EXPIRY_GRACE,
+                    items=plan.items,
+                    frame=plan.frame,
+                    welcome=plan.welcome,
+                )
+                if composed is None:
+                    continue
+                key = occurrence.dedupe_key(cid)
+                new_rows.append(
+                    NewPush(
+                        candidate_id=cid,
+                        dedupe_key=key,
+                        payload=composed.message.to_json(),
+                        category=plan.category,
+                        due_at=plan.due_at,
+                        expires_at=composed.expires,
+                    )
+                )
+                items_of[key] = (cid, composed.item_ids, occurrence.key)
+        added = await pushes.add_pushes(session=session, rows=new_rows, now=now)
+        await pushes.add_receipts_many(
             session=session,
-            candidate_id=candidate_id,
-            item_ids=composed.item_ids,
-            slot=plan.occurrence.key,
-            outbox_id=row_id,
+            receipts=[
+                Receipt(cid, item_id, slot, added[key])
+                for key, (cid, item_ids, slot) in items_of.items()
+                if key in added
+                for item_id in item_ids
+            ],
             now=now,
         )
-        written += 1
-    return written
+    return sorted(added.values())

@@ -74,18 +74,28 @@ def _slot_dates(
             base = journey_start(candidate, tz)
         if base is not None:
             yield slot.id, base + timedelta(days=slot.days)
-    elif slot.anchor == "weekly":
+    elif slot.anchor in _SHARED_ANCHORS:
+        yield from _shared_dates(slot, today)
+    elif slot.anchor == "birthday":
+        if candidate.birthday is None:
+            return
+        for year in (today.year - 1, today.year):
+            yield f"{slot.id}:{year}", _birthday_in(candidate.birthday, year)
+
+
+# Anchors whose dates are the same for everyone (on the same local day).
+_SHARED_ANCHORS = frozenset({"weekly", "holiday"})
+
+
+def _shared_dates(slot: JourneySlot, today: date) -> Iterable[tuple[str, date]]:
+    """(slot key, date) of a weekly or holiday slot around ``today``."""
+    if slot.anchor == "weekly":
         if slot.weekday is None:
             return
         latest = today - timedelta(days=(today.weekday() - WEEKDAYS.index(slot.weekday)) % 7)
         for weeks in range(slot.max_delay_days // 7 + 2):
             day = latest - timedelta(weeks=weeks)
             yield f"{slot.id}:{day.isoformat()}", day
-    elif slot.anchor == "birthday":
-        if candidate.birthday is None:
-            return
-        for year in (today.year - 1, today.year):
-            yield f"{slot.id}:{year}", _birthday_in(candidate.birthday, year)
     elif slot.anchor == "holiday" and slot.holiday:
         for year in (today.year - 1, today.year):
             found = china_holiday(slot.holiday, year)
@@ -118,21 +128,95 @@ def occurrences(
     An occurrence is due at its date's ``at`` (local time) and lapses at the end
     of the local day ``max_delay_days`` after its date. Nothing is open from the
     candidate's first day on. ``welcomes``: the day each department's manager
-    recorded their welcome (for the ``manager_welcome`` anchor).
+    recorded their welcome (for the ``manager_welcome`` anchor). For many candidates
+    at one moment, :class:`OpenSlots` does the same with less work.
     """
-    today = now.astimezone(tz).date()
-    if candidate.onboarding_date is not None and today >= candidate.onboarding_date:
-        return []  # the journey ends on day one
-    found: list[Occurrence] = []
-    for slot in journey:
-        for key, day in _slot_dates(slot, candidate, today, welcomes or {}, tz):
-            due = due_on(slot, day, tz)
-            lapse = datetime.combine(
-                day + timedelta(days=slot.max_delay_days + 1), time(), tzinfo=tz
-            )
-            if due <= now < lapse:
-                found.append(Occurrence(slot, key, day, due, lapse))
-    return found
+    return OpenSlots(journey, now).of(candidate, tz, welcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneDay:
+    """The journey on one local day in one time zone: each slot with its open
+    occurrences when they are the same for everyone (weekly, holiday), else None."""
+
+    today: date
+    slots: tuple[tuple[JourneySlot, tuple[Occurrence, ...] | None], ...]
+
+
+class OpenSlots:
+    """:func:`occurrences` for many candidates at one moment (the planner's tick).
+
+    What does not depend on the candidate, the weekly and holiday occurrences and the
+    local day, is worked out once per time zone; dates days away from being open are
+    skipped before the exact check.
+    """
+
+    def __init__(self, journey: Sequence[JourneySlot], now: datetime) -> None:
+        self.journey = journey
+        self.now = now
+        self._zones: dict[ZoneInfo, _ZoneDay] = {}
+
+    def _zone(self, tz: ZoneInfo) -> _ZoneDay:
+        zone = self._zones.get(tz)
+        if zone is None:
+            today = self.now.astimezone(tz).date()
+            slots: list[tuple[JourneySlot, tuple[Occurrence, ...] | None]] = []
+            for slot in self.journey:
+                if slot.anchor in _SHARED_ANCHORS:
+                    found: list[Occurrence] = []
+                    for key, day in _shared_dates(slot, today):
+                        self._add_if_open(found, slot, key, day, today, tz)
+                    slots.append((slot, tuple(found)))
+                else:
+                    slots.append((slot, None))
+            zone = self._zones[tz] = _ZoneDay(today, tuple(slots))
+        return zone
+
+    def _add_if_open(
+        self,
+        found: list[Occurrence],
+        slot: JourneySlot,
+        key: str,
+        day: date,
+        today: date,
+        tz: ZoneInfo,
+    ) -> None:
+        # Most dates are days away from being open: skip them before the exact check
+        # (a day's margin either way, so no time zone offset can make it wrong).
+        ahead = (day - today).days
+        if ahead > 1 or -ahead > slot.max_delay_days + 1:
+            return
+        due = due_on(slot, day, tz)
+        lapse = datetime.combine(day + timedelta(days=slot.max_delay_days + 1), time(), tzinfo=tz)
+        if due <= self.now < lapse:
+            found.append(Occurrence(slot, key, day, due, lapse))
+
+    def of(
+        self, candidate: Candidate, tz: ZoneInfo, welcomes: Mapping[str, date] | None = None
+    ) -> list[Occurrence]:
+        """The candidate's occurrences open now, in journey order (see :func:`occurrences`)."""
+        zone = self._zone(tz)
+        today = zone.today
+        if candidate.onboarding_date is not None and today >= candidate.onboarding_date:
+            return []  # the journey ends on day one
+        bases: dict[str, date | None] = {
+            anchor: getattr(candidate, name) for anchor, name in _DATE_ANCHORS.items()
+        }
+        bases["offer"] = journey_start(candidate, tz)
+        found: list[Occurrence] = []
+        for slot, shared in zone.slots:
+            if shared is not None:
+                found.extend(shared)
+            elif slot.anchor in bases:
+                base = bases[slot.anchor]
+                if base is not None:
+                    self._add_if_open(
+                        found, slot, slot.id, base + timedelta(days=slot.days), today, tz
+                    )
+            else:
+                for key, day in _slot_dates(slot, candidate, today, welcomes or {}, tz):
+                    self._add_if_open(found, slot, key, day, today, tz)
+        return found
 
 
 def welcome_days(welcome: WelcomeMessage | None, tz: ZoneInfo) -> dict[str, date]:

@@ -3,13 +3,14 @@
 - :func:`profile_of`: the candidate as content audiences see them;
 - :func:`template_variables` fills the names that ``content.render.SAMPLE_VARIABLES``
   lists, from the candidate's record, staff names and :class:`Readiness`
-  (:func:`load_readiness` reads missing documents, unfinished courses, progress and points);
+  (:func:`load_readiness` reads missing documents, unfinished courses, progress and points;
+  :func:`readiness_of` works them out from rows already read);
   /resources uses the same names for its titles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,7 @@ from bot.people.progress import Progress, offer_awaiting_reply
 from content import ContentPack
 from content.audience import Profile
 from storage import courses, documents, pushes
-from storage.models import Candidate, DocumentStatus, OfferStatus
+from storage.models import Candidate, CourseResult, DocumentStatus, OfferStatus
 
 
 def profile_of(candidate: Candidate) -> Profile:
@@ -52,18 +53,28 @@ async def load_readiness(
 ) -> Readiness:
     """Missing documents and unfinished courses (titles in ``lang``), percent done, points."""
     assert candidate.id is not None
-    required = content.checklists.items_for(candidate.department, candidate.position)
     docs = {
         d.item: d.status
         for d in await documents.documents_of(session=session, candidate_id=candidate.id)
     }
+    results = await courses.course_results_of(session=session, candidate_id=candidate.id)
+    return readiness_of(content, candidate, lang, docs, results)
+
+
+def readiness_of(
+    content: ContentPack,
+    candidate: Candidate,
+    lang: str,
+    docs: Mapping[str, str],
+    course_results: Sequence[CourseResult],
+) -> Readiness:
+    """:class:`Readiness` from the candidate's documents (checklist item: status) and
+    course results (the planner reads them for a whole batch at once)."""
+    required = content.checklists.items_for(candidate.department, candidate.position)
     rejected = DocumentStatus.REJECTED.value
     submitted = [i for i in required if docs.get(i.id, rejected) != rejected]
     approved = [i for i in required if docs.get(i.id) == DocumentStatus.APPROVED.value]
-    results = {
-        r.course_id: r
-        for r in await courses.course_results_of(session=session, candidate_id=candidate.id)
-    }
+    results = {r.course_id: r for r in course_results}
     passed = [c for c in content.courses if c.id in results and results[c.id].passed]
     progress = Progress(
         offer_confirmed=candidate.offer_status == OfferStatus.ACCEPTED.value,
