@@ -35,6 +35,7 @@ from bot.handlers import bare_code, build_router
 from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
+from bot.runtime.shutdown import Deadline, Gate
 from bot.runtime.tick import TickJob, run_jobs, timed
 from bot.scoring.jobs import RESCORE, rescore
 from content import ContentPack, FaqMatcher, load_content
@@ -117,6 +118,7 @@ class App:
         self.leader: Leader | None = None
         self.scheduler: TickScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._dispatcher_stopped = False
 
     async def prepare(self) -> None:
         """Check the database answers and bring its schema up to date."""
@@ -167,16 +169,18 @@ class App:
         await console.run()
 
     async def run_platforms(self, stop: asyncio.Event) -> None:
-        """Serve every configured platform until ``stop`` is set."""
-        from bot.core.web import WebServer
+        """Serve every configured platform until ``stop`` is set, then stop gracefully
+        (:meth:`shut_down`)."""
+        from bot.core.web import RETRY_AFTER_SECONDS, WebServer
 
+        gate = Gate(RETRY_AFTER_SECONDS)
         cache = SharedCache(self.db, self.clock)
         adapters = self.parts.platforms(self.settings, cache=cache, clock=self.clock)
         web = WebServer(self.db, self.settings.http_host, self.settings.http_port, clock=self.clock)
         web.metrics.watch_queue(lambda: self.dispatcher.workers.queued)
         for adapter in adapters:
             self.add_adapter(adapter)
-            web.add_routes(adapter.routes(), platform=adapter.platform)
+            web.add_routes(gate.guard(adapter.routes()), platform=adapter.platform)
         try:
             await web.start()
         except OSError as exc:
@@ -194,9 +198,46 @@ class App:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
         finally:
-            await self.stop_scheduling()
-            await self.dispatcher.stop()
+            await self.shut_down(gate)
             await web.stop()
+
+    async def shut_down(self, gate: Gate) -> None:
+        """Take no new work, then give the work in flight until SHUTDOWN_GRACE_SECONDS.
+
+        Webhooks answer 503 from now on (requests already inside finish storing), the
+        scheduler starts no tick and the courier claims no more rows, queued deliveries
+        are processed and replied to, and the sends in flight finish. At the deadline
+        what still runs is cut off: its deliveries stay in the inbox for recovery, the
+        rows it was sending keep their lease. Leadership is released last.
+        """
+        deadline = Deadline(self.settings.shutdown_grace_seconds)
+        log.info("shutting down: no new deliveries; %.0fs for those in flight", deadline.seconds)
+        gate.close()
+        for adapter in self.adapters:  # polling and sockets stop receiving first
+            stop_receiving = getattr(adapter, "stop_receiving", None)
+            if stop_receiving is not None:
+                await deadline.within(stop_receiving())
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        await gate.drained(deadline.left())
+        # The courier claims no more rows (a drain's queued ones go back to the outbox);
+        # replies to the deliveries still queued are sent all the same.
+        work = [self.dispatcher.drain_background(), self.courier.stop()]
+        if self.scheduler is not None:
+            work.append(self.scheduler.idle())
+        if not await deadline.within(*work):
+            log.warning(
+                "shutting down: work still in flight after %.0fs (SHUTDOWN_GRACE_SECONDS) is "
+                "cut off; other processes pick it up",
+                deadline.seconds,
+            )
+            if self.scheduler is not None:
+                await self.scheduler.cancel()
+        await self.dispatcher.workers.stop()
+        await deadline.within(self.services.deferred.stop())
+        self._dispatcher_stopped = True
+        await self.stop_scheduling()
+        log.info("shut down: %d deliveries refused while stopping", gate.refused)
 
     async def start_scheduling(self) -> None:
         """Campaign for leadership; the leader runs the scheduler (ticks), others only serve."""
@@ -251,7 +292,8 @@ class App:
 
     async def close(self) -> None:
         await self.stop_scheduling()
-        await self.dispatcher.stop()
+        if not self._dispatcher_stopped:  # shut_down has stopped it (maybe cut it off)
+            await self.dispatcher.stop()
         for adapter in self.adapters:
             await adapter.stop()
         await self.db.dispose()

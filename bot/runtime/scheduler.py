@@ -86,6 +86,14 @@ class TickScheduler:
         while self._ticks:
             await asyncio.gather(*list(self._ticks), return_exceptions=True)
 
+    async def cancel(self) -> None:
+        """Cut running ticks off (a shutdown's grace period is over): a drain stops
+        mid-way and the rows it was sending keep their lease."""
+        ticks = list(self._ticks)
+        for task in ticks:
+            task.cancel()
+        await asyncio.gather(*ticks, return_exceptions=True)
+
     async def _fire(self) -> None:
         """Run one tick in its own task: stopping the scheduler (which cancels its jobs)
         must not cut a drain off mid-send."""
