@@ -261,6 +261,9 @@ class FakeTelegram:
         if handler is None:
             call.status = 404
             return _error(404, "Not Found: method not found")
+        if method in SEND_METHODS and not _is_chat_id(call.params.get("chat_id")):
+            call.status = 400  # what Telegram answers for a chat that cannot exist
+            return _error(400, "Bad Request: chat not found")
         result = await handler(call)
         return web.json_response({"ok": True, "result": result})
 
@@ -353,6 +356,14 @@ class FakeTelegram:
     async def _m_sendVideo(self, call: Call) -> Any:
         video = {"file_id": "v", "file_unique_id": "v", "width": 1, "height": 1, "duration": 1}
         return await self._send(call, video=video)
+
+
+def _is_chat_id(value: object) -> bool:
+    try:
+        int(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
