@@ -1,7 +1,8 @@
 """Benchmark of the WeCom webhook under a burst: acknowledgement and processing.
 
 ``python -m bench.webhook [--requests 5000] [--concurrency 50] [--candidates 300]
-[--db sqlite|postgres] [--seed 7]``
+[--db sqlite|postgres] [--seed 7]``; with ``--fuzz [--cases 10000]``, the webhooks are
+fuzzed instead (``bench.fuzz``).
 
 The product is started as in production (``run_bot.py run``, its own process, WeCom
 configured against a fake WeCom API served by this process on 127.0.0.1) on a fresh
@@ -274,7 +275,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fuzz", action="store_true", help="fuzz every webhook (bench.fuzz)")
+    parser.add_argument("--cases", type=int, default=10_000, help="with --fuzz: how many")
     args = parser.parse_args(argv)
+    if args.fuzz:
+        from bench.fuzz import main as fuzz
+
+        return fuzz(["--cases", str(args.cases), "--db", args.db])
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False))
     return 0
 
