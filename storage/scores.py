@@ -19,6 +19,15 @@ async def save(*, session: AsyncSession, snapshot: ScoreSnapshot) -> ScoreSnapsh
     return snapshot
 
 
+async def save_many(
+    *, session: AsyncSession, snapshots: Sequence[ScoreSnapshot]
+) -> Sequence[ScoreSnapshot]:
+    """Save these snapshots with one flush (the INSERTs go out in batches, ids returned)."""
+    session.add_all(snapshots)
+    await session.flush()
+    return snapshots
+
+
 async def latest(
     *,
     session: AsyncSession,

@@ -30,7 +30,7 @@ from storage.models import Candidate, Role, ScoreSnapshot
 
 log = logging.getLogger(__name__)
 
-DAILY_BATCH = 100  # candidates per transaction in the daily run
+DAILY_BATCH = 500  # candidates per transaction in the daily run
 RESCORE = "rescore"  # the deferred job re-scoring candidates after their messages
 RESCORE_LOOKBACK = timedelta(days=2)
 SAME_SNAPSHOT_WINDOW = timedelta(hours=1)  # an unchanged score is not saved again within this
@@ -80,6 +80,8 @@ async def refresh_many(
     weights = settings.score_weights
     saved: dict[int, ScoreSnapshot] = {}
     weekend = is_weekend(now, settings)
+    today = now.astimezone(settings.timezone).date()
+    fresh: list[tuple[Candidate, ScoreSnapshot, ScoreSnapshot | None]] = []
     for candidate in candidates:
         assert candidate.id is not None
         score = compute(gathered[candidate.id], weights, thresholds)
@@ -92,20 +94,20 @@ async def refresh_many(
         ):
             saved[candidate.id] = before
             continue
-        snapshot = await scores.save(
-            session=session,
-            snapshot=ScoreSnapshot(
-                candidate_id=candidate.id,
-                at=now,
-                score=score.score,
-                band=score.band,
-                reasons=score.reasons,
-                **score.indicators,
-            ),
+        snapshot = ScoreSnapshot(
+            candidate_id=candidate.id,
+            at=now,
+            score=score.score,
+            band=score.band,
+            reasons=score.reasons,
+            **score.indicators,
         )
+        fresh.append((candidate, snapshot, before))
+    await scores.save_many(session=session, snapshots=[snapshot for _, snapshot, _ in fresh])
+    for candidate, snapshot, before in fresh:
+        assert candidate.id is not None
         saved[candidate.id] = snapshot
-        entered_high = score.band == "high" and (before is None or before.band != "high")
-        today = now.astimezone(settings.timezone).date()
+        entered_high = snapshot.band == "high" and (before is None or before.band != "high")
         # At a weekend Monday's digest lists them; nobody is paged on a Sunday for this.
         if entered_high and unscored(candidate, today=today) is None and not weekend:
             await alert_high_risk(session, services, candidate, snapshot, now)
