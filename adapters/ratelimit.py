@@ -33,32 +33,35 @@ class Window:
         return log[0] + self.seconds - now
 
 
-class RateLimiter:
-    """Waits so that sends stay within per-key windows and an overall window.
+def _windows(given: Window | Sequence[Window] | None) -> tuple[Window, ...]:
+    if given is None:
+        return ()
+    return (given,) if isinstance(given, Window) else tuple(given)
 
-    ``per_key`` may be several windows (WeCom: 30 a minute and 1,000 an hour to one
-    member); each keeps its own log, since a short window forgets sooner.
+
+class RateLimiter:
+    """Waits so that sends stay within per-key windows and overall windows.
+
+    Either may be several windows (WeCom: 30 a minute and 1,000 an hour to one member;
+    Telegram: 30 a second, spread out so that network jitter cannot bunch them into a
+    burst the platform counts as 31); each keeps its own log, since a short window
+    forgets sooner.
     """
 
     def __init__(
         self,
         *,
         per_key: Window | Sequence[Window] | None = None,
-        overall: Window | None = None,
+        overall: Window | Sequence[Window] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if per_key is None:
-            self.per_key: tuple[Window, ...] = ()
-        elif isinstance(per_key, Window):
-            self.per_key = (per_key,)
-        else:
-            self.per_key = tuple(per_key)
-        self.overall = overall
+        self.per_key = _windows(per_key)
+        self.overall = _windows(overall)
         self.monotonic = monotonic
         self.sleep = sleep
         self._keys: dict[str, list[deque[float]]] = {}
-        self._all: deque[float] = deque()
+        self._all: list[deque[float]] = [deque() for _ in self.overall]
         self._lock = asyncio.Lock()
 
     def _logs(self, key: str) -> list[deque[float]]:
@@ -77,12 +80,11 @@ class RateLimiter:
                     (w.wait(log, now) for w, log in zip(self.per_key, logs, strict=True)),
                     default=0.0,
                 )
-                if self.overall is not None:
-                    wait = max(wait, self.overall.wait(self._all, now))
+                for window, log in zip(self.overall, self._all, strict=True):
+                    wait = max(wait, window.wait(log, now))
                 if wait <= 0:
-                    for log in logs:
+                    for log in (*logs, *self._all):
                         log.append(now)
-                    self._all.append(now)
                     if len(self._keys) > PRUNE_ABOVE:
                         self.forget_idle()
                     return

@@ -9,6 +9,7 @@ its ``expires_at`` is marked expired instead of being sent late.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Sequence
@@ -103,7 +104,7 @@ class _SentMarks:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row_id, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
+            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
         await future
 
     async def _write(self) -> None:
@@ -184,7 +185,7 @@ class Courier:
             return
         self._again = True
         if self._kicked is None or self._kicked.done():
-            self._kicked = asyncio.create_task(self._drain_kicked())
+            self._kicked = asyncio.create_task(self._drain_kicked(), context=contextvars.Context())
 
     async def _drain_kicked(self) -> None:
         while self._again:
