@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
 from adapters.telegram import TelegramAdapter
@@ -32,6 +34,42 @@ async def ask_everyone(app: App, api: FakeTelegram) -> None:
     for user in USERS:
         assert await api.post_webhook(api.message(user, "/help")) == 200
     await app.dispatcher.drain_background()
+
+
+Page = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(web: WebServer) -> Page:
+    """``GET /metrics`` as an operator sees it: (sample name, labels) -> value."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{web.bound_port}/metrics") as response,
+    ):
+        assert response.status == 200
+        page = await response.text()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+    }
+
+
+def sends(page: Page, platform: str) -> dict[str, float]:
+    """The page's ``preboard_sends_total`` for ``platform``, by result (zeros left out),
+    with its 429s and retries."""
+    found = {
+        dict(labels)["result"]: value
+        for (name, labels), value in page.items()
+        if name == "preboard_sends_total" and dict(labels).get("platform") == platform and value
+    }
+    for key, counter in (
+        ("429s", "preboard_rate_limited_total"),
+        ("retries", "preboard_send_retries_total"),
+    ):
+        value = page.get((counter, (("platform", platform),)), 0.0)
+        if value:
+            found[key] = value
+    return found
 
 
 def attempts_per_chat(api: FakeTelegram) -> dict[str, int]:
@@ -73,11 +111,17 @@ async def test_telegram_500s_are_backed_off_and_nothing_is_lost(
         texts = fake.texts(user)
         assert len(texts) == 1 and "你可以使用这些命令" in texts[0]
     assert attempts_per_chat(fake) == {str(user): 3 for user in USERS}
-    assert {(r.status, r.attempts) for r in await rows(app)} == {
-        ("sent", 3)
-    }  # two refused tries and the one that went
+    # Two refused tries and the one that went.
+    assert {(r.status, r.attempts) for r in await rows(app)} == {("sent", 3)}
     clock.advance(timedelta(hours=2))
     assert await app.courier.drain() == 0  # nothing left to send twice
+    # The backoff as /metrics shows it: two retries a row, then one send each.
+    n = len(USERS)
+    assert sends(await scrape(webhook[1]), "telegram") == {
+        "ok": n,
+        "retry": 2 * n,
+        "retries": 2 * n,
+    }
 
 
 async def test_telegram_429s_wait_for_retry_after(
@@ -103,6 +147,13 @@ async def test_telegram_429s_wait_for_retry_after(
     assert await app.courier.drain() == len(USERS)
     assert all(len(fake.texts(user)) == 1 for user in USERS)
     assert attempts_per_chat(fake) == {str(user): 3 for user in USERS}
-    assert {(r.status, r.attempts) for r in await rows(app)} == {
-        ("sent", 3)
-    }  # two refused tries and the one that went
+    # Two refused tries and the one that went.
+    assert {(r.status, r.attempts) for r in await rows(app)} == {("sent", 3)}
+    # The platform's waits as /metrics shows them: two 429s a row, then one send each.
+    n = len(USERS)
+    assert sends(await scrape(webhook[1]), "telegram") == {
+        "ok": n,
+        "rate_limited": 2 * n,
+        "429s": 2 * n,
+        "retries": 2 * n,
+    }

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.core.clock import FixedClock
 from bot.core.courier import backoff
-from tests.adapters.test_faults_platform import SECOND, rows
+from tests.adapters.test_faults_platform import SECOND, rows, scrape, sends
 from tests.adapters.test_wecom import Harness, fake, wecom, wecom_settings  # noqa: F401
 
 USERS = [f"fault-{n}" for n in range(10)]
@@ -55,3 +55,12 @@ async def test_wecom_500_then_rate_limits_then_back(
     assert {(r.status, r.attempts) for r in await rows(app)} == {("sent", 4)}
     clock.advance(timedelta(hours=2))
     assert await app.courier.drain() == 0
+    # On /metrics: the 500s retried with backoff, 45009 and the 429 counted as rate limits.
+    n = len(USERS)
+    assert sends(await scrape(wecom.web), "wecom") == {
+        "ok": n,
+        "retry": n,
+        "rate_limited": 2 * n,
+        "429s": 2 * n,
+        "retries": 3 * n,
+    }
