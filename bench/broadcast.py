@@ -142,8 +142,11 @@ async def _prepare(url: str, data_dir: Path, candidates: int) -> int:
         await app.db.dispose()
 
 
-async def _reply(fake: LimitedTelegram, after: int, needle: str, timeout: float = 120) -> Call:
-    """The first message to the HR, from call ``after`` on, containing ``needle``."""
+async def _reply(
+    fake: LimitedTelegram, after: int, needle: str, timeout: float = 120, button: str = ""
+) -> Call:
+    """The first message to the HR, from call ``after`` on, containing ``needle`` (and
+    the ``button``); the HR may get other messages meanwhile (digests, alerts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for call in fake.calls[after:]:
@@ -152,6 +155,7 @@ async def _reply(fake: LimitedTelegram, after: int, needle: str, timeout: float 
                 and call.status == 200
                 and call.chat_id == str(HR_CHAT)
                 and needle in call.params.get("text", "")
+                and (not button or any(label == button for label, _ in call.buttons))
             ):
                 return call
         await asyncio.sleep(0.02)
@@ -169,13 +173,13 @@ async def _dialog(fake: LimitedTelegram) -> tuple[float, float, str]:
     """Drive the HR's broadcast; (time of the confirmation, of the reply, the reply)."""
     mark = len(fake.calls)
     fake.push(fake.message(HR_CHAT, "群发"))
-    ask = await _reply(fake, mark, "")
+    ask = await _reply(fake, mark, "", button="全部候选人")
     mark = len(fake.calls)
     fake.push(fake.tap(HR_CHAT, ask, _button(ask, "全部候选人")))
-    await _reply(fake, mark, "")
+    await _reply(fake, mark, "能收到")
     mark = len(fake.calls)
     fake.push(fake.message(HR_CHAT, TEXT))
-    preview = await _reply(fake, mark, "即将发给")
+    preview = await _reply(fake, mark, "即将发给", button="确认发送")
     mark = len(fake.calls)
     confirmed = time.monotonic()
     fake.push(fake.tap(HR_CHAT, preview, _button(preview, "确认发送")))

@@ -36,8 +36,13 @@ async def enqueue(
     dedupe_key: str | None = None,
     category: str | None = None,
     expires_at: datetime | None = None,
+    leased: bool = False,
 ) -> int | None:
-    """Add a message; with a ``dedupe_key`` already present, add nothing and return None."""
+    """Add a message; with a ``dedupe_key`` already present, add nothing and return None.
+
+    ``leased``: the row is written already claimed for sending (a reply the writer sends
+    itself right after its commit); if the writer dies first, the lease runs out and
+    whoever drains next sends it."""
     if identity_id is None and candidate_id is None and staff_id is None:
         raise ValueError("an outbox row needs a recipient")
     stmt = insert_ignore(session, Outbox).values(
@@ -51,7 +56,8 @@ async def enqueue(
         dedupe_key=dedupe_key,
         category=category,
         expires_at=expires_at,
-        status=OutboxStatus.PENDING.value,
+        status=OutboxStatus.SENDING.value if leased else OutboxStatus.PENDING.value,
+        lease_until=now + SEND_LEASE if leased else None,
         attempts=0,
     )
     row = (await session.exec(stmt)).first()

@@ -62,7 +62,7 @@ class Transport(Protocol):
     async def download(self, attachment: Attachment) -> bytes: ...
 
 
-def _emptied(queue: asyncio.Queue[_Claimed | None]) -> list[_Claimed]:
+def _emptied(queue: asyncio.Queue[Claimed | None]) -> list[Claimed]:
     taken = []
     while not queue.empty():
         item = queue.get_nowait()
@@ -85,7 +85,9 @@ def backoff(attempt: int) -> timedelta:
 
 
 @dataclass(slots=True)
-class _Claimed:
+class Claimed:
+    """A row this process holds the lease of, and where it goes."""
+
     row: Outbox
     address: ChatAddress | None
 
@@ -179,6 +181,11 @@ class Courier:
         for claimed in await self._claim(ids):
             await self._send(claimed)
 
+    async def deliver_claimed(self, claimed: Sequence[Claimed]) -> None:
+        """Send rows written already leased (a message's replies), in order."""
+        for item in claimed:
+            await self._send(item)
+
     def kick(self) -> None:
         """Drain in the background; a drain already running looks again when it ends."""
         if self._stopping:
@@ -211,7 +218,7 @@ class Courier:
             return await self._drain(max(1, min(limit, self.concurrency * 2)), max_rows)
 
     async def _drain(self, batch: int, max_rows: int) -> int:
-        queue: asyncio.Queue[_Claimed | None] = asyncio.Queue(maxsize=self.concurrency)
+        queue: asyncio.Queue[Claimed | None] = asyncio.Queue(maxsize=self.concurrency)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.concurrency)]
         tried: set[int] = set()
         finished = False
@@ -268,7 +275,7 @@ class Courier:
                 await asyncio.gather(task, return_exceptions=True)
             raise
 
-    async def _work(self, queue: asyncio.Queue[_Claimed | None]) -> None:
+    async def _work(self, queue: asyncio.Queue[Claimed | None]) -> None:
         while (claimed := await queue.get()) is not None:
             if self._stopping:
                 if claimed.row.id is not None:
@@ -319,11 +326,11 @@ class Courier:
         )
         return person_zone(candidate, self.settings.default_timezone)
 
-    async def _claim(self, ids: Sequence[int]) -> list[_Claimed]:
+    async def _claim(self, ids: Sequence[int]) -> list[Claimed]:
         """Claim the rows and find where each goes, in one transaction; leave out those not
         ours to send now (taken, not due), expired, or handed back for the morning."""
         now = self.clock.now()
-        ready: list[_Claimed] = []
+        ready: list[Claimed] = []
         async with self.db.session() as session:
             for row in await outbox.claim_many(session=session, ids=ids, now=now):
                 assert row.id is not None
@@ -339,10 +346,10 @@ class Courier:
                         log.info("outbox row %s waits for quiet hours to end (%s)", row.id, until)
                         await outbox.defer(session=session, row_id=row.id, until=until)
                         continue
-                ready.append(_Claimed(row, await self._address(session, row)))
+                ready.append(Claimed(row, await self._address(session, row)))
         return ready
 
-    async def _send(self, claimed: _Claimed) -> None:
+    async def _send(self, claimed: Claimed) -> None:
         row, address = claimed.row, claimed.address
         assert row.id is not None
         row_id = row.id

@@ -23,15 +23,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import metrics, trace
 from bot.core.admins import notify_admins
 from bot.core.context import Context, Services, resolve_actor
-from bot.core.courier import Courier
+from bot.core.courier import Claimed, Courier
 from bot.core.i18n import LANGUAGES
 from bot.core.inbox import InboxWriter, Workers
-from bot.core.messages import CommandMenu, Incoming, Outgoing, Sender
+from bot.core.messages import ChatAddress, CommandMenu, Incoming, Outgoing, Sender
 from bot.core.router import Parsed, Router
 from bot.core.text import clean
 from storage import events, interactions, outbox, people
 from storage.db import Database
-from storage.models import Identity, Role
+from storage.models import Identity, Outbox, Role
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,9 @@ class Dispatcher:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
+            replies: list[Claimed] = []
             try:
-                ids = await self._run(platform, event_id, message)
+                replies, ids = await self._run(platform, event_id, message)
             except Exception as exc:
                 log.exception("handling %s event %s failed", platform, event_id)
                 error = clean(f"{type(exc).__name__}: {exc}", one_line=True)
@@ -174,10 +175,16 @@ class Dispatcher:
                     await self._record_attempt(platform, event_id, message.sender, error)
                 ids = apology or []
             # Inside the lock, so one person's replies arrive in the order they wrote.
+            await self.courier.deliver_claimed(replies)
             await self.courier.deliver(ids)
         self.services.deferred.kick()  # e.g. re-score the sender, batched with others
 
-    async def _run(self, platform: str, event_id: str, message: Incoming) -> list[int]:
+    async def _run(
+        self, platform: str, event_id: str, message: Incoming
+    ) -> tuple[list[Claimed], list[int]]:
+        """Handle the delivery in one transaction: the replies to the sender, written
+        already leased (sent by this process right after the commit, with no claim of
+        their own), and the ids of the other rows to send now."""
         services = self.services
         now = services.clock.now()
         async with self.db.session() as session:
@@ -185,7 +192,7 @@ class Dispatcher:
                 session=session, platform=platform, event_id=event_id
             )
             if stored is None:
-                return []  # another process (or an earlier try) handled it
+                return [], []  # another process (or an earlier try) handled it
             identity = await self._identity(session, message, now)
             await interactions.record_interaction(
                 session=session,
@@ -203,11 +210,12 @@ class Dispatcher:
             await self._route(ctx)
             for hook in self.after_route:
                 await hook(ctx)
-            ids = [*await self._enqueue(ctx), *ctx.outbox_ids]
+            replies = await self._replies(ctx)
+            ids = [*await self._notices(ctx), *ctx.outbox_ids]
             await events.mark_processed(
                 session=session, platform=platform, event_id=event_id, now=now
             )
-            return ids
+            return replies, ids
 
     @staticmethod
     async def _identity(session: AsyncSession, message: Incoming, now: datetime) -> Identity:
@@ -261,25 +269,48 @@ class Dispatcher:
             return
         await handler(ctx, args)
 
-    async def _enqueue(self, ctx: Context) -> list[int]:
-        ids: list[int] = []
-        targets: list[tuple[Outgoing, int | None, int | None, int | None, str | None]] = [
-            (reply, ctx.actor.identity.id, None, None, None) for reply in ctx.replies
-        ]
-        targets += [
-            (n.message, None, n.candidate_id, n.staff_id, n.dedupe_key) for n in ctx.notices
-        ]
-        for message, identity_id, candidate_id, staff_id, dedupe_key in targets:
-            row = await outbox.enqueue(
+    async def _replies(self, ctx: Context) -> list[Claimed]:
+        """The replies to the sender, as leased rows: their address is the identity that
+        just wrote (reachable: it wrote), and replies keep no quiet hours."""
+        identity = ctx.actor.identity
+        address = ChatAddress(identity.platform, identity.user_id, identity.chat_id)
+        claimed: list[Claimed] = []
+        for reply in ctx.replies:
+            payload = reply.to_json()
+            row_id = await outbox.enqueue(
                 session=ctx.session,
-                kind="reply" if identity_id is not None else "notice",
-                payload=message.to_json(),
+                kind="reply",
+                payload=payload,
                 due_at=ctx.now,
                 now=ctx.now,
-                identity_id=identity_id,
-                candidate_id=candidate_id,
-                staff_id=staff_id,
-                dedupe_key=dedupe_key,
+                identity_id=identity.id,
+                leased=True,
+            )
+            if row_id is not None:
+                row = Outbox(
+                    id=row_id,
+                    kind="reply",
+                    payload=payload,
+                    identity_id=identity.id,
+                    due_at=ctx.now,
+                    created_at=ctx.now,
+                    attempts=0,
+                )
+                claimed.append(Claimed(row, address))
+        return claimed
+
+    async def _notices(self, ctx: Context) -> list[int]:
+        ids: list[int] = []
+        for n in ctx.notices:
+            row = await outbox.enqueue(
+                session=ctx.session,
+                kind="notice",
+                payload=n.message.to_json(),
+                due_at=ctx.now,
+                now=ctx.now,
+                candidate_id=n.candidate_id,
+                staff_id=n.staff_id,
+                dedupe_key=n.dedupe_key,
             )
             if row is not None:
                 ids.append(row)
