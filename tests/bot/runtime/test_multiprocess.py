@@ -230,7 +230,9 @@ class Cluster:
 
     # ---- delivering events -------------------------------------------------------------
 
-    def _request(self, person: Person, text: str) -> Callable[[BotProcess], Awaitable[int]]:
+    def _request(
+        self, person: Person, text: str
+    ) -> Callable[[BotProcess], Awaitable[tuple[int, str]]]:
         """A function posting this one event (sealed once) to a process; its HTTP status."""
         assert self.http is not None
         http = self.http
@@ -238,21 +240,19 @@ class Cluster:
             assert self.callbacks is not None
             params, body = self.callbacks.seal(self.callbacks.text(person.user, text))
 
-            async def post_wecom(bot: BotProcess) -> int:
+            async def post_wecom(bot: BotProcess) -> tuple[int, str]:
                 url = f"{bot.webhook}/wecom/callback"
                 async with http.post(url, params=params, data=body) as resp:
-                    await resp.read()
-                    return resp.status
+                    return resp.status, await resp.text()
 
             return post_wecom
         update = json.dumps(self.telegram.message(int(person.user), text)).encode()
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
 
-        async def post_telegram(bot: BotProcess) -> int:
+        async def post_telegram(bot: BotProcess) -> tuple[int, str]:
             url = f"{bot.webhook}/telegram/webhook"
             async with http.post(url, data=update, headers=headers) as resp:
-                await resp.read()
-                return resp.status
+                return resp.status, await resp.text()
 
         return post_telegram
 
@@ -270,9 +270,9 @@ class Cluster:
                 break
             tried.update(b.name for b in targets)
             results = await asyncio.gather(*(post(b) for b in targets), return_exceptions=True)
-            for result in results:
-                if isinstance(result, int):
-                    assert result == 200, f"a webhook answered {result}"
+            for bot, result in zip(targets, results, strict=True):
+                if isinstance(result, tuple):
+                    assert result[0] == 200, f"{bot.name} answered {result} at {time.monotonic()}"
                     acked += 1
         assert acked >= 1, "no process acknowledged an event"
         self.two_deliveries += acked == 2
@@ -435,6 +435,10 @@ async def _scenario(url: str, tmp_path: Path) -> None:
         people = _people()
         await _seed(db, people)
         await _run(cluster, db, people)
+    except BaseException:
+        for bot in cluster.bots:  # what each process said last, for the failure report
+            print(f"---- {bot.name} (killed: {bot.killed_at})", *bot.lines()[-40:], sep="\n")
+        raise
     finally:
         for bot in cluster.bots:
             if bot.proc is not None and bot.proc.returncode is None:

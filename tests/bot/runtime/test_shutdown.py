@@ -263,3 +263,38 @@ async def test_sigterm_cuts_off_what_outlasts_the_grace_period(bot_factory: Star
             assert events[msg_id].processed_at is None and events[msg_id].payload is not None
     finally:
         await fake.stop()
+
+
+# ---- the gate and the deadline, in-process --------------------------------------------
+
+
+async def test_gate_refuses_once_closed_and_waits_for_requests_inside() -> None:
+    from bot.core.channel import Route
+    from bot.runtime.shutdown import Deadline, Gate
+
+    release = asyncio.Event()
+    stored: list[str] = []
+
+    async def handler(request: str) -> web.Response:
+        await release.wait()
+        stored.append(request)
+        return web.Response(text="ok")
+
+    gate = Gate(retry_after=5)
+    (route,) = gate.guard([Route("POST", "/hook", handler)])
+    inside: asyncio.Future[web.Response] = asyncio.ensure_future(route.handler("first"))
+    await asyncio.sleep(0)
+    gate.close()
+    refused = await route.handler("second")
+    assert refused.status == 503 and refused.headers["Retry-After"] == "5"
+    assert not await gate.drained(0.05)  # the first is still storing
+    release.set()
+    assert await gate.drained(1) and (await inside).status == 200
+    assert stored == ["first"] and gate.refused == 1
+
+    deadline = Deadline(0.2)
+    assert await deadline.within(asyncio.sleep(0))
+    started = time.monotonic()
+    never = asyncio.Event()
+    assert not await deadline.within(never.wait())  # cut off at the deadline
+    assert time.monotonic() - started < 1 and deadline.left() == 0
