@@ -151,6 +151,13 @@ class TelegramAdapter(BaseAdapter):
                 await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
 
+    async def stop_receiving(self) -> None:
+        """Stop taking updates (a shutdown): the poller ends after its current batch."""
+        self._stopping.set()
+        if self._poller is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._poller), STOP_GRACE)
+
     async def stop(self) -> None:
         self._stopping.set()
         if self._poller is not None:

@@ -109,6 +109,11 @@ class _SentMarks:
             self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
         await future
 
+    async def idle(self) -> None:
+        """Wait until every mark asked for is written (or failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
     async def _write(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
@@ -269,6 +274,7 @@ class Courier:
         try:
             if task is not None and not task.done():
                 await asyncio.shield(task)
+            await self._marks.idle()
         except asyncio.CancelledError:
             if task is not None:
                 task.cancel()

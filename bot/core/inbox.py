@@ -76,18 +76,26 @@ class InboxWriter:
                     item.stored.set_result(new)
 
     async def _insert(self, batch: list[_Pending]) -> list[bool]:
+        """One transaction for the batch, its rows inserted in one global order: two
+        processes storing the same deliveries (a platform retrying on another one) then
+        take their row locks in the same order and cannot deadlock."""
         now = self.clock.now()
+        order = sorted(
+            range(len(batch)),
+            key=lambda i: (batch[i].message.sender.platform, batch[i].message.event_id),
+        )
+        fresh = [False] * len(batch)
         async with self.db.session(urgent=True) as session:  # a platform waits on it
-            return [
-                await events.store_inbound_event(
+            for i in order:
+                message = batch[i].message
+                fresh[i] = await events.store_inbound_event(
                     session=session,
-                    platform=item.message.sender.platform,
-                    event_id=item.message.event_id,
-                    payload=item.message.to_json(),
+                    platform=message.sender.platform,
+                    event_id=message.event_id,
+                    payload=message.to_json(),
                     now=now,
                 )
-                for item in batch
-            ]
+        return fresh
 
 
 Job = tuple[str, str, Incoming]  # platform, event id, the delivery
