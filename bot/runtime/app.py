@@ -25,7 +25,7 @@ from bot.core.cache import SharedCache
 from bot.core.channel import Channel, ConsoleFactory, PlatformFactory
 from bot.core.clock import FixedClock, SystemClock
 from bot.core.context import Context, FlowStarter, Services
-from bot.core.courier import Courier
+from bot.core.courier import SEND, Courier
 from bot.core.dispatcher import Dispatcher, TextHandler
 from bot.core.errors import StartupError
 from bot.core.i18n import I18n
@@ -112,6 +112,7 @@ class App:
         self.dispatcher.text_handlers.extend(parts.text_handlers)
         self.dispatcher.after_route.extend(AFTER_ROUTE)
         self.services.deferred.register(RESCORE, functools.partial(rescore, self.db, self.services))
+        self.services.deferred.register(SEND, self._send_soon)
         self.tick_jobs: list[TickJob] = list(TICK_JOBS)
         self.adapters: list[Channel] = []
         # Set by start_scheduling (run_platforms); without it this process ticks on its own.
@@ -244,7 +245,9 @@ class App:
         from bot.runtime.leader import Leader
         from bot.runtime.scheduler import TickScheduler
 
-        scheduler = TickScheduler(self.tick, self.settings)
+        # The leader's ticks hand the sending to a background drain, so a long broadcast
+        # does not hold up the next tick's jobs.
+        scheduler = TickScheduler(functools.partial(self.tick, wait_for_sends=False), self.settings)
         self.scheduler = scheduler
         self.leader = Leader(
             self.settings.database_url,
@@ -276,21 +279,30 @@ class App:
         except Exception:
             log.exception("housekeeping failed")
 
-    async def tick(self) -> None:
-        """The periodic work: every tick job, then send whatever is due.
+    async def tick(self, *, wait_for_sends: bool = True) -> None:
+        """The periodic work: every tick job, then send whatever is due (in the
+        background when not ``wait_for_sends``: the scheduler's ticks).
 
         Runs in the leader only. Ticks never overlap in one process; jobs
         dedupe through the database, so a tick repeated anywhere adds nothing.
         """
         async with self._tick_lock:
             await run_jobs(self.db, self.services, self.tick_jobs)
+            if not wait_for_sends:
+                self.courier.kick()
+                return
             try:
                 with timed("courier_drain"):
                     await self.courier.drain()
             except Exception:
                 log.exception("draining the outbox failed")
 
+    async def _send_soon(self, _: frozenset[int]) -> None:
+        """Rows written for sending right away (a broadcast) go once committed."""
+        self.courier.kick()
+
     async def close(self) -> None:
+        await self.courier.stop()
         await self.stop_scheduling()
         if not self._dispatcher_stopped:  # shut_down has stopped it (maybe cut it off)
             await self.dispatcher.stop()
