@@ -283,22 +283,27 @@ async def send(turn: Turn, recipients: list[Candidate]) -> str:
         audience={"by": turn.data.get("by", "all"), "value": turn.data.get("value")},
         now=ctx.now,
     )
-    sent = waiting = 0
+    payloads: dict[str | None, dict[str, object]] = {}  # one per language
+    rows = []
+    waiting = 0
     for candidate in recipients:
-        tz = person_zone(candidate, settings.default_timezone)
-        row = await outbox.enqueue(
-            session=ctx.session,
-            kind="push",
-            payload=Outgoing(message_for(ctx, candidate.language, text)).to_json(),
-            due_at=ctx.now,  # the courier holds it back in quiet hours
-            now=ctx.now,
-            candidate_id=candidate.id,
-            dedupe_key=f"bc:{record.id}:{candidate.id}",
-            category=OutboxCategory.BROADCAST.value,
+        if candidate.language not in payloads:
+            message = message_for(ctx, candidate.language, text)
+            payloads[candidate.language] = Outgoing(message).to_json()
+        rows.append(
+            {
+                "kind": "push",
+                "payload": payloads[candidate.language],
+                "due_at": ctx.now,  # the courier holds it back in quiet hours
+                "candidate_id": candidate.id,
+                "dedupe_key": f"bc:{record.id}:{candidate.id}",
+                "category": OutboxCategory.BROADCAST.value,
+            }
         )
-        if row is not None:
-            sent += 1
-            waiting += is_quiet(ctx.now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
+        tz = person_zone(candidate, settings.default_timezone)
+        waiting += is_quiet(ctx.now, tz, settings.quiet_hours_start, settings.quiet_hours_end)
+    # A new broadcast's keys cannot be taken: every recipient gets a row.
+    sent = await outbox.enqueue_many(session=ctx.session, rows=rows, now=ctx.now)
     await broadcasts.set_recipients(session=ctx.session, broadcast=record, recipients=sent)
     if sent and record.id is not None:  # sent as soon as this turn commits, not next tick
         ctx.services.deferred.add(SEND, record.id)

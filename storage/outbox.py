@@ -64,6 +64,37 @@ async def enqueue(
     return None if row is None else int(row[0])
 
 
+async def enqueue_many(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
+) -> int:
+    """Add many messages in one statement per thousand (a broadcast); each row gives
+    ``kind``, ``payload``, ``due_at`` and a recipient, and may give ``dedupe_key``,
+    ``category`` and ``expires_at``. Rows whose ``dedupe_key`` is present already are
+    left out; returns how many were added."""
+    added = 0
+    base = {
+        "created_at": now,
+        "identity_id": None,
+        "candidate_id": None,
+        "staff_id": None,
+        "dedupe_key": None,
+        "category": None,
+        "expires_at": None,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+    }
+    for start in range(0, len(rows), 1000):
+        chunk = [{**base, **row} for row in rows[start : start + 1000]]
+        if any(
+            r["identity_id"] is None and r["candidate_id"] is None and r["staff_id"] is None
+            for r in chunk
+        ):
+            raise ValueError("an outbox row needs a recipient")
+        result = await session.exec(insert_ignore(session, Outbox).values(chunk))
+        added += len(result.all())
+    return added
+
+
 def _claimable(now: datetime) -> Any:
     return or_(
         and_(col(Outbox.status) == OutboxStatus.PENDING.value, col(Outbox.due_at) <= now),

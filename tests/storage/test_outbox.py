@@ -238,3 +238,37 @@ async def test_defer_and_expire(database: Database, clock: FixedClock) -> None:
     async with database.session() as session:
         assert list(await outbox.due_ids(session=session, now=until - timedelta(seconds=1))) == []
         assert list(await outbox.due_ids(session=session, now=until)) == [deferred]
+
+
+async def test_enqueue_many_writes_in_chunks_and_skips_taken_keys(
+    database: Database, clock: FixedClock
+) -> None:
+    cid = await _candidate_id(database, clock)
+    now = clock.now()
+    rows = [
+        {
+            "kind": "push",
+            "payload": {"text": f"n{i}"},
+            "due_at": now,
+            "candidate_id": cid,
+            "dedupe_key": f"bc:1:{i}",
+            "category": "broadcast",
+        }
+        for i in range(2500)
+    ]
+    async with database.session() as session:
+        assert await outbox.enqueue_many(session=session, rows=rows, now=now) == 2500
+    async with database.session() as session:
+        # The same keys again, and two new ones: only the new ones are added.
+        again = [*rows[:3], {**rows[0], "dedupe_key": "bc:2:0"}, {**rows[1], "dedupe_key": None}]
+        assert await outbox.enqueue_many(session=session, rows=again, now=now) == 2
+        with pytest.raises(ValueError):
+            await outbox.enqueue_many(
+                session=session, rows=[{"kind": "push", "payload": {}, "due_at": now}], now=now
+            )
+    async with database.session() as session:
+        ids = await outbox.due_ids(session=session, now=now, limit=5000)
+        assert len(ids) == 2502
+        row = await session.get(Outbox, ids[-1])
+    assert row is not None and row.status == OutboxStatus.PENDING.value and row.attempts == 0
+    assert row.created_at is not None
