@@ -137,7 +137,10 @@ def _ordinary_slots(app: App) -> set[str]:
     return {s.id for s in app.content.journey if not (s.transactional or s.date_bound)}
 
 
-async def _rows(app: App, since_id: int) -> list[tuple[int | None, int | None, str | None, datetime]]:
+_Row = tuple[int | None, int | None, str | None, datetime]
+
+
+async def _rows(app: App, since_id: int) -> list[_Row]:
     """(id, candidate, dedupe key, due) of the outbox rows after ``since_id``."""
     async with app.db.session() as session:
         stmt = select(Outbox.id, Outbox.candidate_id, Outbox.dedupe_key, Outbox.due_at).where(
@@ -167,7 +170,8 @@ async def _spread_bindings(app: App, rng: random.Random) -> None:
     all on one day: else the cohort would walk the first weeks' slots in step."""
     tz = app.settings.timezone
     async with app.db.session() as session:
-        offers = (await session.exec(select(col(Candidate.id), col(Candidate.offer_date)))).all()
+        stmt = select(col(Candidate.id), col(Candidate.offer_date)).order_by(col(Candidate.id))
+        offers = (await session.exec(stmt)).all()
         params = []
         for cid, offer in offers:
             assert offer is not None

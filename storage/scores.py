@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +26,12 @@ async def save_many(
     session.add_all(snapshots)
     await session.flush()
     return snapshots
+
+
+async def add_rows(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert snapshots given as column values in one executemany (no objects, no ids)."""
+    if rows:
+        await session.exec(insert(ScoreSnapshot), params=rows)
 
 
 async def latest(

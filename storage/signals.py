@@ -149,7 +149,9 @@ async def gather_facts(
         sent_rows = await session.exec(
             select(Outbox.candidate_id, Outbox.sent_at, Outbox.payload).where(
                 col(Outbox.candidate_id).in_(ids),
-                col(Outbox.status) == OutboxStatus.SENT.value,
+                # Not a bare column: else SQLite reads every sent row through ix_outbox_due
+                # (status, due_at) instead of these candidates' (0.2 s a batch at 20,000).
+                func.coalesce(col(Outbox.status), "") == OutboxStatus.SENT.value,
                 col(Outbox.sent_at) >= sent_start,
                 col(Outbox.sent_at) <= now,
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,11 +53,14 @@ async def refresh_many(
     now: datetime,
     *,
     force: bool = False,
+    keep: bool = True,
 ) -> dict[int, ScoreSnapshot]:
     """Score ``candidates`` and save a snapshot each; alert HR on entering the high band.
 
     Without ``force``, a score identical to the latest snapshot of the last hour is not
-    saved again (that snapshot is returned).
+    saved again (that snapshot is returned). Without ``keep`` (the daily run) the
+    snapshots are written as plain rows, none is returned, and no table object is built
+    but for an alert.
     """
     if not candidates:
         return {}
@@ -81,7 +85,7 @@ async def refresh_many(
     saved: dict[int, ScoreSnapshot] = {}
     weekend = is_weekend(now, settings)
     today = now.astimezone(settings.timezone).date()
-    fresh: list[tuple[Candidate, ScoreSnapshot, ScoreSnapshot | None]] = []
+    fresh: list[tuple[Candidate, dict[str, Any], ScoreSnapshot | None]] = []
     for candidate in candidates:
         assert candidate.id is not None
         score = compute(gathered[candidate.id], weights, thresholds)
@@ -94,22 +98,27 @@ async def refresh_many(
         ):
             saved[candidate.id] = before
             continue
-        snapshot = ScoreSnapshot(
-            candidate_id=candidate.id,
-            at=now,
-            score=score.score,
-            band=score.band,
-            reasons=score.reasons,
+        row: dict[str, Any] = {
+            "candidate_id": candidate.id,
+            "at": now,
+            "score": score.score,
+            "band": score.band,
+            "reasons": score.reasons,
             **score.indicators,
-        )
-        fresh.append((candidate, snapshot, before))
-    await scores.save_many(session=session, snapshots=[snapshot for _, snapshot, _ in fresh])
-    for candidate, snapshot, before in fresh:
+        }
+        fresh.append((candidate, row, before))
+    if keep:
+        snapshots = [ScoreSnapshot(**row) for _, row, _ in fresh]
+        await scores.save_many(session=session, snapshots=snapshots)
+        saved.update((s.candidate_id, s) for s in snapshots)
+    else:
+        await scores.add_rows(session=session, rows=[row for _, row, _ in fresh])
+    for candidate, row, before in fresh:
         assert candidate.id is not None
-        saved[candidate.id] = snapshot
-        entered_high = snapshot.band == "high" and (before is None or before.band != "high")
+        entered_high = row["band"] == "high" and (before is None or before.band != "high")
         # At a weekend Monday's digest lists them; nobody is paged on a Sunday for this.
         if entered_high and unscored(candidate, today=today) is None and not weekend:
+            snapshot = saved.get(candidate.id) or ScoreSnapshot(**row)
             await alert_high_risk(session, services, candidate, snapshot, now)
     return saved
 
@@ -179,7 +188,7 @@ async def daily_recompute(db: Database, services: Services, now: datetime) -> No
             )
             if not batch:
                 return
-            await refresh_many(session, services, batch, now, force=True)
+            await refresh_many(session, services, batch, now, force=True, keep=False)
         after_id = max(c.id or 0 for c in batch)
 
 
