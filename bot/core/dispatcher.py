@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -25,12 +26,12 @@ from bot.core.admins import notify_admins
 from bot.core.context import Context, Services, resolve_actor
 from bot.core.courier import Claimed, Courier
 from bot.core.i18n import LANGUAGES
-from bot.core.inbox import InboxWriter, Workers
+from bot.core.inbox import InboxWriter, Job, Workers
 from bot.core.messages import ChatAddress, CommandMenu, Incoming, Outgoing, Sender
 from bot.core.router import Parsed, Router
 from bot.core.text import clean
 from storage import events, interactions, outbox, people
-from storage.db import Database
+from storage.db import Database, is_unavailable
 from storage.models import Identity, Outbox, Role
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,17 @@ class Dispatcher:
         self.after_route: list[AfterRoute] = []
         settings = services.settings
         self.inbox = InboxWriter(db, services.clock)
-        self.workers = Workers(self._process, settings.inbox_workers, settings.inbox_backlog)
+        self.workers = Workers(self._take, settings.inbox_workers, settings.inbox_backlog)
         # Messages from one person are handled one after another in this process
         # (an optimisation only: the database keeps other processes correct).
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # A worker never waits for a busy person: their next deliveries are handed over
+        # to whoever is processing them (whose replies may be paced by the platform).
+        self._handed: dict[tuple[str, str], deque[tuple[Job, str | None]]] = {}
+        self._no_handovers = asyncio.Event()
+        self._no_handovers.set()
 
     # ---- entry points for adapters ---------------------------------------------------
 
@@ -141,6 +147,7 @@ class Dispatcher:
     async def drain_background(self) -> None:
         """Wait for background processing to finish (shutdown, tests)."""
         await self.workers.join()
+        await self._no_handovers.wait()
         await self.services.deferred.flush()
 
     async def stop(self) -> None:
@@ -158,25 +165,58 @@ class Dispatcher:
             log.info("duplicate %s event %s ignored", message.sender.platform, message.event_id)
         return fresh
 
+    async def _take(self, platform: str, event_id: str, message: Incoming) -> None:
+        """A worker's job: process it, unless its sender is being processed already; then
+        it is handed over and this worker is free for someone else at once."""
+        key = (message.sender.platform, message.sender.user_id)
+        lock = self._locks.get(key)
+        if lock is not None and lock.locked():
+            job = (platform, event_id, message)
+            self._handed.setdefault(key, deque()).append((job, trace.current()))
+            self._no_handovers.clear()
+            return
+        await self._process(platform, event_id, message)
+
     async def _process(self, platform: str, event_id: str, message: Incoming) -> None:
         key = (message.sender.platform, message.sender.user_id)
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:
-            replies: list[Claimed] = []
             try:
-                replies, ids = await self._run(platform, event_id, message)
-            except Exception as exc:
-                log.exception("handling %s event %s failed", platform, event_id)
-                error = clean(f"{type(exc).__name__}: {exc}", one_line=True)
-                apology = await self._apologise(message, error)
-                if apology is None:  # not even the failure could be recorded
-                    await self._record_attempt(platform, event_id, message.sender, error)
-                ids = apology or []
-            # Inside the lock, so one person's replies arrive in the order they wrote.
-            await self.courier.deliver_claimed(replies)
-            await self.courier.deliver(ids)
+                await self._process_locked(platform, event_id, message)
+                while handed := self._handed.get(key):
+                    job, request_id = handed.popleft()
+                    with trace.bound(request_id or trace.new_id()):
+                        await self._process_locked(*job)
+            finally:  # cut off (a stop): what was handed over waits in the inbox (recover)
+                self._handed.pop(key, None)
+                if not self._handed:
+                    self._no_handovers.set()
+
+    async def _process_locked(self, platform: str, event_id: str, message: Incoming) -> None:
+        replies: list[Claimed] = []
+        try:
+            replies, ids = await self._run(platform, event_id, message)
+        except Exception as exc:
+            error = clean(f"{type(exc).__name__}: {exc}", one_line=True)
+            if is_unavailable(exc):  # the database's fault, not the message's: try again
+                log.warning(
+                    "database unavailable while handling %s event %s (%s); will retry",
+                    platform,
+                    event_id,
+                    type(exc).__name__,
+                )
+                await self._record_attempt(platform, event_id, message.sender, error)
+                return
+            log.exception("handling %s event %s failed", platform, event_id)
+            apology = await self._apologise(message, error)
+            if apology is None:  # not even the failure could be recorded
+                await self._record_attempt(platform, event_id, message.sender, error)
+            ids = apology or []
+        # Inside the lock, so one person's replies arrive in the order they wrote.
+        await self.courier.deliver_claimed(replies)
+        await self.courier.deliver(ids)
         self.services.deferred.kick()  # e.g. re-score the sender, batched with others
 
     async def _run(

@@ -162,12 +162,6 @@ def kill_mid_transaction(
     return killed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/core/dispatcher.py answers a delivery whose transaction lost its connection"
-    " with the internal-error apology and marks it processed, instead of leaving it for"
-    " recovery (is_unavailable(exc) -> record the attempt, no apology): reported to the lead",
-)
 async def test_a_connection_killed_mid_transaction_costs_no_answer(
     app: App,
     clock: FixedClock,

@@ -48,12 +48,6 @@ async def paced(
     await web.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="head-of-line blocking: every inbox worker waits on the chatty person's lock while"
-    " that person's replies are paced inline (bot/core/dispatcher.py, bot/core/inbox.py):"
-    " reported to the lead",
-)
 async def test_a_burst_from_one_person_does_not_delay_another(
     app: App,
     fake: FakeTelegram,  # noqa: F811
