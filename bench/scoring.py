@@ -15,7 +15,7 @@ Shanghai, timed. Afterwards ``--check`` candidates chosen at random are scored a
 by one (``signals.gather`` and ``model.compute`` for that candidate alone) and compared
 with the snapshot the job saved (score, band, indicators, reasons).
 
-Yesterday's scores are made up (see ``NEW_HIGH_SHARE``): about 1 candidate in 300
+Yesterday's scores are made up (see ``NEW_HIGH_SHARE``): about 1 candidate in 400
 enters the high band today and their HR is alerted (``alerts``).
 
 One JSON line: ``seconds`` (the rescoring), ``peak_rss_mb`` (the child's), ``scored``,
@@ -84,8 +84,8 @@ KINDS = ("text", "text", "button", "click", "file")
 # Yesterday's snapshots are not yesterday's real scores (computing those would be a second
 # full run), so which band they say decides how many candidates "enter the high band" today
 # and alert their HR. Yesterday's band is random for this share of the candidates and
-# "high" for the rest: about a third of that share enters the high band (an assumption of
-# a quiet day, ~1 in 300; with every band random it is a quarter of the cohort).
+# "high" for the rest: about a quarter of that share enters the high band (an assumption
+# of a quiet day, ~1 in 400; with every band random it is a quarter of the cohort).
 NEW_HIGH_SHARE = 0.01
 
 
