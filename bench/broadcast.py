@@ -1,7 +1,13 @@
-"""Benchmark of a confirmed broadcast through Telegram's limits.
+"""Benchmark of a confirmed broadcast through Telegram's limits (or WeCom's).
 
 ``python -m bench.broadcast [--candidates 10000] [--rtt-ms 150] [--db sqlite|postgres]
-[--concurrency 16]``
+[--concurrency 16] [--platform telegram|wecom]``
+
+With ``--platform wecom`` the candidates are WeCom members and a fake WeCom API refuses
+(errcode 45009) a send beyond 30 a minute or 1,000 an hour to one member, answering each
+call after the round trip; the HR stays on Telegram. WeCom has no overall limit for a
+message to each of many members, so the anchor is the round trips with
+``--concurrency`` of them at once.
 
 The product is started as in production (``run_bot.py run``, its own process, Telegram
 polling a fake Bot API served by this process on 127.0.0.1) on a fresh database with
@@ -45,11 +51,13 @@ from aiohttp import web
 from sqlalchemy import update
 
 from bench.pushes import START, fresh_database, seed
-from bench.webhook import ROOT, _free_port, _wait_healthy
+from bench.webhook import AES_KEY, AGENT_ID, CORP_ID, ROOT, SECRET, _free_port, _wait_healthy
+from bench.webhook import TOKEN as TOKEN_WECOM
 from bot.core.settings import Settings
 from run_bot import build_app
 from storage.models import Candidate, Identity, Role, Staff
 from tests.adapters.fake_telegram import SEND_METHODS, TOKEN, Call, FakeTelegram
+from tests.adapters.fake_wecom import FakeWeCom
 
 HR_CHAT = 1  # the HR's Telegram user and chat id
 FIRST_CHAT = 100_000  # candidates' chat ids start here
@@ -104,8 +112,41 @@ class LimitedTelegram(FakeTelegram):
         return response
 
 
-async def _prepare(url: str, data_dir: Path, candidates: int) -> int:
-    """Migrate and seed: every candidate bound on Telegram and of one HR; their number."""
+class LimitedWeCom(FakeWeCom):
+    """The fake WeCom API with WeCom's limits for one member (30 a minute, 1,000 an hour:
+    beyond them errcode 45009) and a round trip per call."""
+
+    def __init__(self, rtt: float) -> None:
+        super().__init__(CORP_ID, SECRET, AGENT_ID)
+        self.rtt = rtt
+        self.limiter_windows = ((30, 60.0), (1000, 3600.0))
+        self._sends: dict[str, deque[float]] = {}
+        self.refused = 0
+        self.arrivals: dict[str, list[float]] = {}
+        self.sent_event = asyncio.Event()
+
+    async def message_send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        user = str(body.get("touser"))
+        now = time.monotonic()
+        log = self._sends.setdefault(user, deque())
+        while log and log[0] <= now - 3600.0:
+            log.popleft()
+        recent = sum(1 for t in log if t > now - 60.0)
+        await asyncio.sleep(self.rtt)
+        if recent >= 30 or len(log) >= 1000:
+            self.refused += 1
+            return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+        log.append(now)
+        response = await super().message_send(request)
+        self.arrivals.setdefault(user, []).append(time.monotonic())
+        self.sent_event.set()
+        return response
+
+
+async def _prepare(url: str, data_dir: Path, candidates: int, platform: str) -> int:
+    """Migrate and seed: every candidate bound on ``platform`` and of one HR (who is on
+    Telegram); their number."""
     settings = Settings(_env_file=None, database_url=url, data_dir=data_dir)  # type: ignore[call-arg]
     app = build_app(settings)
     try:
@@ -123,7 +164,7 @@ async def _prepare(url: str, data_dir: Path, candidates: int) -> int:
                 await session.exec(
                     update(Identity)
                     .where(Identity.candidate_id == candidate_id)  # type: ignore[arg-type]
-                    .values(platform="telegram", user_id=chat, chat_id=chat)
+                    .values(platform=platform, user_id=chat, chat_id=chat)
                 )
             session.add(
                 Identity(
@@ -188,8 +229,12 @@ async def _dialog(fake: LimitedTelegram) -> tuple[float, float, str]:
 
 
 async def _product(url: str, data_dir: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
-    fake = LimitedTelegram(args.rtt_ms / 1000)
+    rtt = args.rtt_ms / 1000
+    fake = LimitedTelegram(rtt if args.platform == "telegram" else 0.0)
     await fake.start()
+    wecom = LimitedWeCom(rtt)
+    await wecom.start()
+    target: LimitedTelegram | LimitedWeCom = fake if args.platform == "telegram" else wecom
     port = _free_port()
     env = {
         **os.environ,
@@ -202,6 +247,15 @@ async def _product(url: str, data_dir: Path, n: int, args: argparse.Namespace) -
         "QUIET_HOURS_END": "0",  # the same hour: no quiet hours, whenever this runs
         "SEND_CONCURRENCY": str(args.concurrency),
     }
+    if args.platform == "wecom":
+        env |= {
+            "WECOM_CORP_ID": CORP_ID,
+            "WECOM_AGENT_ID": str(AGENT_ID),
+            "WECOM_SECRET": SECRET,
+            "WECOM_TOKEN": TOKEN_WECOM,
+            "WECOM_AES_KEY": AES_KEY,
+            "WECOM_API_BASE_URL": wecom.base_url,
+        }
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "run_bot.py"), "run"],
@@ -218,17 +272,20 @@ async def _product(url: str, data_dir: Path, n: int, args: argparse.Namespace) -
             raise RuntimeError(f"expected a broadcast to all {n}, the bot said {reply!r}")
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline and proc.poll() is None:
-            got = sum(1 for chat in fake.arrivals if int(chat) >= FIRST_CHAT)
+            got = sum(1 for chat in target.arrivals if int(chat) >= FIRST_CHAT)
             if got >= n:
                 break
-            fake.sent_event.clear()
+            target.sent_event.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(fake.sent_event.wait(), 1.0)
-        await asyncio.sleep(2 * args.rtt_ms / 1000 + 0.5)  # late duplicates, if any
-        copies = Counter({c: len(t) for c, t in fake.arrivals.items() if int(c) >= FIRST_CHAT})
-        last = max((max(t) for c, t in fake.arrivals.items() if int(c) >= FIRST_CHAT), default=0)
+                await asyncio.wait_for(target.sent_event.wait(), 1.0)
+        await asyncio.sleep(2 * rtt + 0.5)  # late duplicates, if any
+        arrivals = {c: t for c, t in target.arrivals.items() if int(c) >= FIRST_CHAT}
+        copies = Counter({c: len(t) for c, t in arrivals.items()})
+        last = max((max(t) for t in arrivals.values()), default=0)
         seconds = last - confirmed
-        anchor = n / OVERALL
+        # Telegram: its overall limit. WeCom limits only each member (one message each
+        # here), so the bound is the sends in flight: n round trips, concurrency at once.
+        anchor = n / OVERALL if args.platform == "telegram" else n * rtt / args.concurrency
         return {
             "reply": reply.split("\n")[0],
             "planning_s": round(replied - confirmed, 3),
@@ -238,7 +295,7 @@ async def _product(url: str, data_dir: Path, n: int, args: argparse.Namespace) -
             "per_second": round(len(copies) / seconds, 1) if seconds > 0 else None,
             "lost": n - len(copies),
             "duplicated": sum(v - 1 for v in copies.values()),
-            "refused_429": fake.refused,
+            "refused": target.refused,
         }
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -248,20 +305,26 @@ async def _product(url: str, data_dir: Path, n: int, args: argparse.Namespace) -
             proc.kill()
         log.close()
         await fake.close()
+        await wecom.stop()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="preboard_broadcast_") as tmp:
         data_dir = Path(tmp)
         async with fresh_database(args.db) as url:
-            n = await _prepare(url, data_dir, args.candidates)
+            n = await _prepare(url, data_dir, args.candidates, args.platform)
             product = await _product(url, data_dir, n, args)
     return {
         "db": args.db,
         "candidates": n,
         "rtt_ms": args.rtt_ms,
         "concurrency": args.concurrency,
-        "limit": f"{OVERALL}/s overall, 1/s per chat",
+        "platform": args.platform,
+        "limit": (
+            f"{OVERALL}/s overall, 1/s per chat"
+            if args.platform == "telegram"
+            else "30/min and 1,000/h per member (anchor: round trips, concurrency at once)"
+        ),
         **product,
         "cpus": os.cpu_count(),
         "load_average": round(os.getloadavg()[0], 2),
@@ -274,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rtt-ms", type=float, default=150.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--platform", choices=("telegram", "wecom"), default="telegram")
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False))
     return 0
