@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py keeps it
+MIGRATION_LOCK = 0x5072_6562_4D69_6772  # "PrebMigr": an advisory lock only migrations take
 
 _ASSIGNED = r"^{name}(?:\s*:[^=\n]*)?\s*=\s*(?P<value>.+?)\s*$"
 _REVISION = re.compile(_ASSIGNED.format(name="revision"), re.MULTILINE)
@@ -92,4 +93,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
         if revision == "head" and await conn.run_sync(_at_head):
             return
+        if conn.dialect.name == "postgresql":
+            # Several processes starting on an old schema: one migrates, the others wait
+            # for its commit (the lock is the transaction's) and then find the head.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            if revision == "head" and await conn.run_sync(_at_head):
+                return
         await conn.run_sync(_run)

@@ -34,6 +34,7 @@ from bot.core.settings import Settings
 from bot.handlers import bare_code, build_router
 from bot.people.demo import is_empty, seed_demo
 from bot.people.importer import ImportReport
+from bot.pushes import SEND_PLANNED
 from bot.runtime.jobs import AFTER_ROUTE, TICK_JOBS
 from bot.runtime.shutdown import Deadline, Gate
 from bot.runtime.tick import TickJob, run_jobs, timed
@@ -113,6 +114,7 @@ class App:
         self.dispatcher.after_route.extend(AFTER_ROUTE)
         self.services.deferred.register(RESCORE, functools.partial(rescore, self.db, self.services))
         self.services.deferred.register(SEND, self._send_soon)
+        self.services.deferred.register(SEND_PLANNED, self._send_soon)  # sent while planning
         self.tick_jobs: list[TickJob] = list(TICK_JOBS)
         self.adapters: list[Channel] = []
         # Set by start_scheduling (run_platforms); without it this process ticks on its own.

@@ -111,3 +111,33 @@ async def test_upgrade_from_an_older_revision_runs_alembic(tmp_path: Path) -> No
         await db.dispose()
     assert [row[0] for row in version] == [migrate.script_head()]
     assert "checkins" in tables
+
+
+async def test_processes_starting_together_on_postgres_migrate_once(postgres_url: str) -> None:
+    """Three engines (three processes starting at once) upgrade a fresh PostgreSQL
+    database: one migrates under the advisory lock, the others wait and find the head."""
+    import asyncio
+    import uuid
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"preboard_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(
+        make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_url).set(database=name)
+    engines = [create_async_engine(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
+        async with engines[0].connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        assert [row[0] for row in version] == [migrate.script_head()]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
