@@ -16,16 +16,20 @@ everywhere and the call retried once with a fresh one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 from aiohttp import web
 from wechatpy.enterprise import WeChatClient, WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
@@ -166,6 +170,11 @@ class WeComAdapter(BaseAdapter):
         self.clock = clock
         # WeCom drops app messages beyond 30 per minute to one member.
         self.limiter = limiter or RateLimiter(per_key=PER_MEMBER)
+        # wechatpy is synchronous: each API call takes a thread for its round trip.
+        threads = settings.send_concurrency + 4
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wecom-api")
+        for scheme in ("http://", "https://"):  # and a connection each, kept for reuse
+            self.client._http.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=threads))
         app = hashlib.sha256(f"{corp_id}:{secret}".encode()).hexdigest()[:16]
         self._token_key = f"wecom:token:{app}"
         self._token: tuple[str, datetime] | None = None
@@ -186,6 +195,7 @@ class WeComAdapter(BaseAdapter):
     async def stop(self) -> None:
         if self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.client._http.close()
 
     async def drain(self) -> None:
@@ -237,18 +247,25 @@ class WeComAdapter(BaseAdapter):
             if cached is not None and json.loads(cached).get("token") == token:
                 await self.cache.delete(self._token_key)
 
+    async def _in_thread(self, token: str, call: Callable[[], T]) -> T:
+        """``call`` in one of the adapter's own threads (as many as the courier's sends in
+        flight, not the few of the default executor), with the caller's context."""
+        context = contextvars.copy_context()
+        job = functools.partial(context.run, _with_token, token, call)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+
     async def _api(self, call: Callable[[], T]) -> T:
         """Run one SDK call in a thread with a valid token; retry once on an expired token."""
         token = await self._access_token()
         try:
-            return await asyncio.to_thread(_with_token, token, call)
+            return await self._in_thread(token, call)
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             log.info("WeCom refused the access token (%s); fetching a new one", exc.errcode)
             await self._drop_token(token)
         token = await self._access_token()
-        return await asyncio.to_thread(_with_token, token, call)
+        return await self._in_thread(token, call)
 
     # ---- callbacks -----------------------------------------------------------------------
 
